@@ -1,0 +1,1 @@
+"""Config-driven PyTorch experiments: Hydra configs in, MLflow runs out."""

@@ -1,0 +1,318 @@
+"""Structured-config schemas, registered in Hydra's ConfigStore.
+
+Every YAML option in `conf/` names its schema in its defaults list
+(`- /schemas/<group>/<option>@_here_`), so a wrong type or an unknown key fails
+while Hydra composes the config, with the full key in the message.
+
+This module is on the start-up path of `--help` and `--cfg job`: it imports
+nothing heavy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, OmegaConf
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Task(Enum):
+    regression = "regression"
+    classification = "classification"
+
+
+class DeviceType(Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+    mps = "mps"
+
+
+class MonitorMode(Enum):
+    min = "min"
+    max = "max"
+
+
+class Interval(Enum):
+    epoch = "epoch"
+    step = "step"
+
+
+class Activation(Enum):
+    relu = "relu"
+    gelu = "gelu"
+    tanh = "tanh"
+
+
+class NumericImputer(Enum):
+    mean = "mean"
+    median = "median"
+    most_frequent = "most_frequent"
+    drop = "drop"
+
+
+# --- datasets ---------------------------------------------------------------
+
+
+@dataclass
+class SplitConfig:
+    """Fractions of the data held out for validation and test (seeded by `seed`)."""
+
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+
+
+@dataclass
+class DigitsDatasetConfig(SplitConfig):
+    _target_: str = "ml_experiments.data.tabular.load_digits"
+    name: str = "digits"
+
+
+@dataclass
+class CsvDatasetConfig(SplitConfig):
+    _target_: str = "ml_experiments.data.tabular.load_csv"
+    name: str = "csv"
+    path: str = MISSING
+    target: str = MISSING
+    task: Task = Task.regression
+    drop_columns: list[str] = field(default_factory=list)
+    numeric_imputer: NumericImputer = NumericImputer.median
+    separator: str = ","
+
+
+@dataclass
+class BostonDatasetConfig(CsvDatasetConfig):
+    _target_: str = "ml_experiments.data.tabular.load_boston"
+    name: str = "boston"
+    target: str = "MEDV"
+    download: bool = True
+
+
+# --- models -----------------------------------------------------------------
+
+
+@dataclass
+class LinearModelConfig:
+    _target_: str = "ml_experiments.models.tabular.LinearModel"
+    name: str = "linear"
+
+
+@dataclass
+class MlpModelConfig:
+    _target_: str = "ml_experiments.models.tabular.MLP"
+    name: str = "mlp"
+    hidden_sizes: list[int] = field(default_factory=lambda: [128, 64])
+    dropout: float = 0.1
+    activation: Activation = Activation.relu
+    batch_norm: bool = False
+
+
+@dataclass
+class SklearnLinearModelConfig:
+    _target_: str = "ml_experiments.models.sklearn_models.linear_baseline"
+    name: str = "sklearn_linear"
+    C: float = 1.0  # inverse regularisation strength, classification only
+    max_iter: int = 1000
+
+
+# --- optimizers -------------------------------------------------------------
+
+
+@dataclass
+class OptimizerConfig:
+    _target_: str = MISSING
+    _partial_: bool = True
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+
+
+@dataclass
+class SgdConfig(OptimizerConfig):
+    _target_: str = "torch.optim.SGD"
+    lr: float = 0.01
+    momentum: float = 0.9
+    nesterov: bool = False
+    dampening: float = 0.0
+
+
+@dataclass
+class AdamConfig(OptimizerConfig):
+    _target_: str = "torch.optim.Adam"
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    eps: float = 1e-8
+
+
+@dataclass
+class AdamWConfig(AdamConfig):
+    _target_: str = "torch.optim.AdamW"
+    weight_decay: float = 0.01
+
+
+# --- learning-rate schedulers -----------------------------------------------
+
+
+@dataclass
+class SchedulerConfig:
+    """Keys every scheduler shares; they are read by the engine, not passed to torch.
+
+    `_target_: null` means a constant learning rate (after the optional warmup).
+    """
+
+    _target_: str | None = None
+    _partial_: bool = True
+    interval: Interval = Interval.epoch
+    warmup_epochs: int = 0
+    warmup_start_factor: float = 0.1
+
+
+@dataclass
+class StepSchedulerConfig(SchedulerConfig):
+    _target_: str | None = "torch.optim.lr_scheduler.StepLR"
+    step_size: int = 10
+    gamma: float = 0.1
+
+
+@dataclass
+class CosineSchedulerConfig(SchedulerConfig):
+    _target_: str | None = "torch.optim.lr_scheduler.CosineAnnealingLR"
+    T_max: int | None = None  # null: the epochs (or steps) left after warmup
+    eta_min: float = 0.0
+
+
+@dataclass
+class OneCycleSchedulerConfig(SchedulerConfig):
+    _target_: str | None = "torch.optim.lr_scheduler.OneCycleLR"
+    interval: Interval = Interval.step
+    max_lr: float | None = None  # null: the optimizer's lr
+    epochs: int | None = None  # null: trainer.max_epochs
+    steps_per_epoch: int | None = None  # null: batches per epoch of the training data
+    pct_start: float = 0.3
+    div_factor: float = 25.0
+    final_div_factor: float = 1e4
+
+
+@dataclass
+class PlateauSchedulerConfig(SchedulerConfig):
+    _target_: str | None = "torch.optim.lr_scheduler.ReduceLROnPlateau"
+    mode: MonitorMode = MonitorMode.min
+    factor: float = 0.1
+    patience: int = 5
+    threshold: float = 1e-4
+
+
+# --- the fixed-shape groups -------------------------------------------------
+
+
+@dataclass
+class DeviceConfig:
+    type: DeviceType = DeviceType.auto
+    threads: int | None = None  # torch intra-op threads; null keeps torch's default
+
+
+@dataclass
+class EarlyStoppingConfig:
+    enabled: bool = True
+    patience: int = 10
+    min_delta: float = 0.0
+
+
+@dataclass
+class CheckpointConfig:
+    enabled: bool = True
+    dir: str = MISSING
+
+
+@dataclass
+class TrainerConfig:
+    max_epochs: int = 20
+    batch_size: int = 64
+    eval_batch_size: int = 1024
+    monitor: str = "val/loss"  # drives early stopping, the best checkpoint and plateau
+    monitor_mode: MonitorMode = MonitorMode.min
+    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+    gradient_clip_norm: float | None = None
+    label_smoothing: float = 0.0
+    amp: bool = False  # mixed precision; takes effect on CUDA only
+    detect_anomaly: bool = False  # torch.autograd anomaly mode: slow, finds the op making NaNs
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    resume: str | None = None  # a checkpoint path or an MLflow run id
+    limit_train_batches: int | None = None
+    progress_bar: bool | None = None  # null: only when stderr is a terminal
+
+
+@dataclass
+class LoggerConfig:
+    tracking_uri: str = MISSING
+    experiment_name: str = MISSING
+    log_model: bool = True
+    log_checkpoint: bool = True
+    log_figures: bool = True
+
+
+@dataclass
+class PathsConfig:
+    root_dir: str = MISSING
+    data_dir: str = MISSING
+    outputs_dir: str = MISSING
+    run_dir: str = MISSING
+
+
+@dataclass
+class Config:
+    name: str = MISSING  # the MLflow experiment and the first part of run names
+    seed: int = 42
+    optimized_metric: str = "val/loss"  # the value `train.main` returns to a sweeper
+    dataset: Any = MISSING
+    model: Any = MISSING
+    optimizer: Any = MISSING
+    scheduler: Any = MISSING
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    device: DeviceConfig = field(default_factory=DeviceConfig)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+
+
+SCHEMAS: dict[str, dict[str, type]] = {
+    "dataset": {
+        "digits": DigitsDatasetConfig,
+        "csv": CsvDatasetConfig,
+        "boston": BostonDatasetConfig,
+    },
+    "model": {
+        "linear": LinearModelConfig,
+        "mlp": MlpModelConfig,
+        "sklearn_linear": SklearnLinearModelConfig,
+    },
+    "optimizer": {"sgd": SgdConfig, "adam": AdamConfig, "adamw": AdamWConfig},
+    "scheduler": {
+        "none": SchedulerConfig,
+        "step": StepSchedulerConfig,
+        "cosine": CosineSchedulerConfig,
+        "onecycle": OneCycleSchedulerConfig,
+        "plateau": PlateauSchedulerConfig,
+    },
+    "device": {"device": DeviceConfig},
+    "trainer": {"trainer": TrainerConfig},
+    "logger": {"logger": LoggerConfig},
+    "paths": {"paths": PathsConfig},
+}
+
+
+def _project_root() -> str:
+    return str(PROJECT_ROOT)
+
+
+def register_configs() -> None:
+    """Put every schema in the ConfigStore and register the `${project_root:}` resolver."""
+    store = ConfigStore.instance()
+    store.store(name="config_schema", node=Config)
+    for group, schemas in SCHEMAS.items():
+        for name, schema in schemas.items():
+            store.store(group=f"schemas/{group}", name=name, node=schema)
+    if not OmegaConf.has_resolver("project_root"):
+        OmegaConf.register_new_resolver("project_root", _project_root)

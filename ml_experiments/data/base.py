@@ -1,0 +1,96 @@
+"""The shapes every dataset loader returns and every engine consumes."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+REGRESSION = "regression"
+CLASSIFICATION = "classification"
+
+
+@dataclass
+class DatasetMeta:
+    """What a model needs to size itself, and what figures need to label things."""
+
+    name: str
+    task: str  # REGRESSION or CLASSIFICATION
+    input_shape: tuple[int, ...]
+    class_names: list[str] | None = None  # classification only
+    feature_names: list[str] | None = None
+
+    @property
+    def num_classes(self) -> int | None:
+        return len(self.class_names) if self.class_names else None
+
+    @property
+    def num_features(self) -> int:
+        return math.prod(self.input_shape)
+
+    @property
+    def output_size(self) -> int:
+        """Width of the model's last layer: one logit per class, or one value."""
+        return self.num_classes if self.task == CLASSIFICATION else 1
+
+
+@dataclass
+class TensorSplit:
+    """One split held in memory as tensors: inputs `x` and targets `y`."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def to(self, device: torch.device) -> TensorSplit:
+        return TensorSplit(self.x.to(device), self.y.to(device))
+
+    def num_batches(self, batch_size: int) -> int:
+        return math.ceil(len(self) / batch_size)
+
+    def batches(
+        self, batch_size: int, generator: torch.Generator | None = None
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Mini-batches in order, or shuffled by `generator` when one is given.
+
+        Slicing tensors already in memory (on the training device) beats a
+        DataLoader for small data: no collation, no worker processes.
+        """
+        if generator is None:
+            order = None
+        else:
+            order = torch.randperm(len(self), generator=generator).to(self.y.device)
+        for start in range(0, len(self), batch_size):
+            if order is None:
+                yield self.x[start : start + batch_size], self.y[start : start + batch_size]
+            else:
+                index = order[start : start + batch_size]
+                yield self.x[index], self.y[index]
+
+
+@dataclass
+class DataBundle:
+    train: TensorSplit
+    val: TensorSplit
+    test: TensorSplit
+    meta: DatasetMeta
+    # Counts worth knowing about the preparation (rows dropped, values imputed);
+    # logged to the run as `data/<key>` params.
+    summary: dict[str, Any] = field(default_factory=dict)
+    # The fitted feature transform, kept so raw rows can be predicted later.
+    preprocessor: Any = None
+
+    def to(self, device: torch.device) -> DataBundle:
+        return DataBundle(
+            self.train.to(device),
+            self.val.to(device),
+            self.test.to(device),
+            self.meta,
+            self.summary,
+            self.preprocessor,
+        )

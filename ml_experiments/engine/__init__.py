@@ -1,0 +1,1 @@
+"""Training engines: the hand-written PyTorch loop and the scikit-learn path."""

@@ -1,0 +1,305 @@
+"""The hand-written PyTorch training loop: fit, validate, early-stop, checkpoint, test.
+
+One epoch is: shuffle, forward, loss, backward, (clip), step; then a pass over
+the validation split, the metrics logged with `step=epoch`, and a checkpoint.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import sys
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ml_experiments.data import DataBundle, TensorSplit
+from ml_experiments.data.base import CLASSIFICATION
+from ml_experiments.engine import checkpoint
+from ml_experiments.engine.metrics import compute_metrics
+from ml_experiments.engine.schedules import LrSchedule
+from ml_experiments.errors import CheckpointError, TrainingDiverged
+
+log = logging.getLogger(__name__)
+
+MetricsLogger = Callable[[dict[str, float], int], None]
+
+
+@dataclass
+class TrainingState:
+    """Everything about progress that a resumed run needs besides weights and optimizer."""
+
+    epoch: int = 0  # epochs completed
+    best_score: float | None = None
+    best_epoch: int = 0
+    epochs_without_improvement: int = 0
+    history: dict[str, list[float]] = field(default_factory=dict)  # metric -> one value per epoch
+    stopped_early: bool = False
+
+
+@dataclass
+class FitResult:
+    model: nn.Module
+    state: TrainingState
+    test_metrics: dict[str, float]
+    test_outputs: torch.Tensor
+    best_checkpoint: Path | None
+
+
+class Trainer:
+    def __init__(
+        self,
+        model: nn.Module,
+        data: DataBundle,
+        optimizer: torch.optim.Optimizer,
+        schedule: LrSchedule,
+        settings: Any,  # the `trainer` config node
+        device: torch.device,
+        seed: int,
+        log_metrics: MetricsLogger,
+        checkpoint_extras: dict[str, Any],  # stored in every checkpoint: config, run id
+    ):
+        self.model = model
+        self.data = data
+        self.optimizer = optimizer
+        self.schedule = schedule
+        self.settings = settings
+        self.device = device
+        self.log_metrics = log_metrics
+        self.checkpoint_extras = checkpoint_extras
+        self.task = data.meta.task
+        self.checkpoint_dir = Path(settings.checkpoint.dir)
+        self.data_order = torch.Generator().manual_seed(seed)
+        self.use_amp = settings.amp and device.type == "cuda"
+        self.amp_dtype = (
+            torch.bfloat16 if self.use_amp and torch.cuda.is_bf16_supported() else torch.float16
+        )
+        self.scaler = torch.amp.GradScaler(
+            "cuda", enabled=self.use_amp and self.amp_dtype == torch.float16
+        )
+        self.best_weights = copy.deepcopy(model.state_dict())
+        self.state = TrainingState()
+        self.monitor_sign = 1.0 if settings.monitor_mode == "min" else -1.0
+
+    # --- the loop -------------------------------------------------------------
+
+    def fit(self) -> FitResult:
+        settings = self.settings
+        with torch.autograd.set_detect_anomaly(settings.detect_anomaly):
+            while self.state.epoch < settings.max_epochs and not self.state.stopped_early:
+                self.run_epoch(self.state.epoch + 1)
+        self.model.load_state_dict(self.best_weights)
+        test_metrics, test_outputs = self.evaluate(self.data.test)
+        best = self.checkpoint_dir / checkpoint.BEST
+        return FitResult(
+            self.model,
+            self.state,
+            {f"test/{key}": value for key, value in test_metrics.items()},
+            test_outputs,
+            best if best.exists() else None,
+        )
+
+    def run_epoch(self, epoch: int) -> None:
+        started = time.perf_counter()
+        learning_rate = self.optimizer.param_groups[0]["lr"]
+        train_loss = self.train_one_epoch(epoch)
+        val_metrics, _ = self.evaluate(self.data.val)
+        if not math.isfinite(val_metrics["loss"]):
+            raise TrainingDiverged(_diverged_message("val/loss", val_metrics["loss"], epoch))
+        metrics = {"train/loss": train_loss, "train/lr": learning_rate}
+        metrics |= {f"val/{key}": value for key, value in val_metrics.items()}
+        metrics["train/epoch_seconds"] = time.perf_counter() - started
+        monitored = self._monitored_value(metrics)
+        self.schedule.after_epoch(monitored)
+        improved = self._update_best(monitored, epoch)
+        self.state.epoch = epoch
+        for key, value in metrics.items():
+            self.state.history.setdefault(key, []).append(value)
+        self.log_metrics(metrics, epoch)
+        self._report(epoch, metrics)
+        if self.settings.checkpoint.enabled:
+            self.save_checkpoints(improved)
+
+    def train_one_epoch(self, epoch: int) -> float:
+        self.model.train()
+        split = self.data.train
+        batch_size = self.settings.batch_size
+        limit = self.settings.limit_train_batches
+        total_batches = (
+            split.num_batches(batch_size)
+            if limit is None
+            else min(limit, split.num_batches(batch_size))
+        )
+        loss_sum = torch.zeros((), device=self.device)
+        seen = 0
+        batches = _progress(
+            split.batches(batch_size, generator=self.data_order),
+            total=total_batches,
+            description=f"epoch {epoch}",
+            enabled=self.settings.progress_bar,
+        )
+        for index, (inputs, targets) in enumerate(batches):
+            if index == total_batches:
+                break
+            loss = self.train_step(inputs, targets)
+            # Summed on the device: reading .item() every batch would wait on the GPU.
+            loss_sum += loss.detach() * len(targets)
+            seen += len(targets)
+        mean_loss = (loss_sum / max(seen, 1)).item()
+        if not math.isfinite(mean_loss):
+            raise TrainingDiverged(_diverged_message("train/loss", mean_loss, epoch))
+        return mean_loss
+
+    def train_step(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        self.optimizer.zero_grad(set_to_none=True)
+        with self._autocast():
+            loss = self.loss(self.model(inputs), targets, training=True)
+        self.scaler.scale(loss).backward()
+        if self.settings.gradient_clip_norm is not None:
+            self.scaler.unscale_(self.optimizer)
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.gradient_clip_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.schedule.after_batch()
+        return loss
+
+    def loss(self, outputs: torch.Tensor, targets: torch.Tensor, training: bool) -> torch.Tensor:
+        if self.task == CLASSIFICATION:
+            smoothing = self.settings.label_smoothing if training else 0.0
+            return F.cross_entropy(outputs.float(), targets, label_smoothing=smoothing)
+        return F.mse_loss(outputs.float().squeeze(-1), targets)
+
+    @torch.no_grad()
+    def predict(self, split: TensorSplit) -> torch.Tensor:
+        """Raw outputs for a whole split: logits, or predictions of shape (N,) for regression."""
+        self.model.eval()
+        outputs = []
+        for inputs, _ in split.batches(self.settings.eval_batch_size):
+            with self._autocast():
+                outputs.append(self.model(inputs).float())
+        joined = torch.cat(outputs)
+        return joined if self.task == CLASSIFICATION else joined.squeeze(-1)
+
+    def evaluate(self, split: TensorSplit) -> tuple[dict[str, float], torch.Tensor]:
+        outputs = self.predict(split)
+        return compute_metrics(self.task, outputs, split.y), outputs
+
+    # --- best model, early stopping, checkpoints ---------------------------------
+
+    def _monitored_value(self, metrics: dict[str, float]) -> float:
+        # The monitor name is checked at start-up, so it is always present here.
+        return metrics[self.settings.monitor]
+
+    def _update_best(self, value: float, epoch: int) -> bool:
+        state = self.state
+        min_delta = self.settings.early_stopping.min_delta
+        improved = state.best_score is None or (
+            self.monitor_sign * (state.best_score - value) > min_delta
+        )
+        if improved:
+            state.best_score, state.best_epoch = value, epoch
+            state.epochs_without_improvement = 0
+            self.best_weights = copy.deepcopy(self.model.state_dict())
+        else:
+            state.epochs_without_improvement += 1
+            stopping = self.settings.early_stopping
+            if stopping.enabled and state.epochs_without_improvement >= stopping.patience:
+                log.info(
+                    "early stop after epoch %d: %s has not improved for %d epochs "
+                    "(best %.5g at epoch %d)",
+                    epoch,
+                    self.settings.monitor,
+                    stopping.patience,
+                    state.best_score,
+                    state.best_epoch,
+                )
+                state.stopped_early = True
+        return improved
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        state = self.state
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.schedule.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "epoch": state.epoch,
+            "best_score": state.best_score,
+            "best_epoch": state.best_epoch,
+            "epochs_without_improvement": state.epochs_without_improvement,
+            "stopped_early": state.stopped_early,
+            "history": state.history,
+            "rng": checkpoint.capture_rng_state(self.data_order),
+            **self.checkpoint_extras,
+        }
+
+    def save_checkpoints(self, improved: bool) -> None:
+        state = self.checkpoint_state()
+        checkpoint.save_atomically(state, self.checkpoint_dir / checkpoint.LAST)
+        if improved:
+            checkpoint.save_atomically(state, self.checkpoint_dir / checkpoint.BEST)
+
+    def restore(self, saved: dict[str, Any], best_weights: dict[str, torch.Tensor]) -> None:
+        """Continue from a checkpoint: weights, optimizer, schedule, progress and random state."""
+        try:
+            self.model.load_state_dict(saved["model"])
+            self.optimizer.load_state_dict(saved["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as error:
+            raise CheckpointError(
+                "the checkpoint does not fit the model and optimizer of this config "
+                f"({str(error).splitlines()[0]}). Resume with the same dataset, model and "
+                "optimizer options as the original run; its config is stored in the "
+                "checkpoint under 'config'."
+            ) from error
+        self.schedule.load_state_dict(saved["scheduler"])
+        self.scaler.load_state_dict(saved["scaler"])
+        self.best_weights = best_weights
+        self.state = TrainingState(
+            epoch=saved["epoch"],
+            best_score=saved["best_score"],
+            best_epoch=saved["best_epoch"],
+            epochs_without_improvement=saved["epochs_without_improvement"],
+            history={key: list(values) for key, values in saved["history"].items()},
+            stopped_early=saved["stopped_early"],
+        )
+        checkpoint.restore_rng_state(saved["rng"], self.data_order)
+
+    # --- small helpers ---------------------------------------------------------------
+
+    def _autocast(self):
+        if not self.use_amp:
+            return nullcontext()
+        return torch.autocast(device_type="cuda", dtype=self.amp_dtype)
+
+    def _report(self, epoch: int, metrics: dict[str, float]) -> None:
+        # About twenty lines per run in the log, whatever the number of epochs.
+        every = max(1, self.settings.max_epochs // 20)
+        if epoch % every == 0 or epoch == self.settings.max_epochs or self.state.stopped_early:
+            shown = " ".join(f"{key}={value:.4g}" for key, value in metrics.items())
+            log.info("epoch %d/%d %s", epoch, self.settings.max_epochs, shown)
+
+
+def _diverged_message(metric: str, value: float, epoch: int) -> str:
+    return (
+        f"{metric} became {value} in epoch {epoch}: training diverged. Lower optimizer.lr, "
+        "set trainer.gradient_clip_norm, or check the data for NaN or huge values; "
+        "trainer.detect_anomaly=true names the operation that produced it."
+    )
+
+
+def _progress(iterable, total: int, description: str, enabled: bool | None):
+    """A tqdm bar on a terminal (or when forced on); the bare iterable otherwise."""
+    show = sys.stderr.isatty() if enabled is None else enabled
+    if not show:
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc=description, leave=False, file=sys.stderr)

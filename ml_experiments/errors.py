@@ -1,0 +1,37 @@
+"""Errors a user can fix. Their messages name the problem and the fix.
+
+`train.main` prints them without a traceback and exits non-zero; the MLflow
+run they happen in ends FAILED with the message and traceback as artifacts.
+"""
+
+
+class UserError(Exception):
+    """A problem with the user's config, data or files, not a bug."""
+
+
+class ConfigError(UserError):
+    """Options that do not fit together, or a name that does not exist."""
+
+
+class DataError(UserError):
+    """Data that is missing, unreadable or not in the expected shape."""
+
+
+class CheckpointError(UserError):
+    """A checkpoint that cannot be found, read or loaded into this model."""
+
+
+class TrainingDiverged(UserError):
+    """The loss became NaN or infinite."""
+
+
+class StopRequested(BaseException):
+    """SIGTERM arrived: stop now and mark the run KILLED.
+
+    A BaseException, like KeyboardInterrupt, so that `except Exception` blocks
+    on the way up do not swallow it.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(f"stopped by signal {signum}")
+        self.signum = signum

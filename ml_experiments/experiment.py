@@ -1,0 +1,166 @@
+"""One run, start to finish: the flow that `train.main` hands the composed config to.
+
+check config -> seed, device -> open MLflow run -> data -> model
+  -> torch loop or scikit-learn fit -> test metrics, figures, model -> objective
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from ml_experiments import runtime, tracking, viz
+from ml_experiments.building import build, plain_options
+from ml_experiments.data import DataBundle
+from ml_experiments.data.base import CLASSIFICATION
+from ml_experiments.engine import checkpoint
+from ml_experiments.engine.loop import Trainer
+from ml_experiments.engine.metrics import confusion_matrix
+from ml_experiments.engine.schedules import build_schedule
+from ml_experiments.engine.sklearn_fit import fit_and_test
+from ml_experiments.errors import ConfigError
+from ml_experiments.tracking import RunContext, RunLogger
+from ml_experiments.validation import check_config, check_metric_names
+
+log = logging.getLogger(__name__)
+
+
+def run(cfg: DictConfig, context: RunContext) -> float:
+    """Train, evaluate and log one run; return the value of `cfg.optimized_metric`."""
+    check_config(cfg)
+    runtime.seed_everything(cfg.seed)
+    runtime.set_threads(cfg.device.threads)
+    device = runtime.select_device(cfg.device.type.value)
+    resume_from = _resume_checkpoint(cfg) if cfg.trainer.resume else None
+    resume_run_id = resume_from["run_id"] if resume_from else None
+
+    with tracking.tracked_run(cfg, context, resume_run_id=resume_run_id) as run_logger:
+        data = build(cfg.dataset, drop=(), seed=cfg.seed)
+        model = build(cfg.model, meta=data.meta)
+        trains_with_torch = isinstance(model, torch.nn.Module)
+        check_metric_names(cfg, data.meta.task, trains_with_torch)
+        if resume_from is None:
+            run_logger.log_params(_data_params(data))
+        if trains_with_torch:
+            metrics = _train_torch(cfg, model, data, device, run_logger, resume_from)
+        else:
+            metrics = _train_sklearn(cfg, model, data, run_logger)
+        log.info("results: %s", " ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
+        return metrics[cfg.optimized_metric]
+
+
+def _train_torch(cfg, model, data: DataBundle, device, run_logger: RunLogger, resume_from) -> dict:
+    settings = OmegaConf.create(plain_options(cfg.trainer, drop=()))
+    if resume_from is not None:
+        # Keep writing next to the checkpoint we resume from: best.pt lives there too.
+        settings.checkpoint.dir = str(Path(resume_from["path"]).parent)
+    if settings.amp and device.type != "cuda":
+        log.warning("trainer.amp=true has no effect on %s; training in float32", device.type)
+    model = model.to(device)
+    data = data.to(device)
+    optimizer = build(cfg.optimizer, params=model.parameters())
+    steps_per_epoch = data.train.num_batches(settings.batch_size)
+    if settings.limit_train_batches is not None:
+        steps_per_epoch = min(steps_per_epoch, settings.limit_train_batches)
+    _check_onecycle_steps(cfg.scheduler, steps_per_epoch)
+    schedule = build_schedule(cfg.scheduler, optimizer, settings.max_epochs, steps_per_epoch)
+    trainer = Trainer(
+        model,
+        data,
+        optimizer,
+        schedule,
+        settings,
+        device,
+        cfg.seed,
+        log_metrics=run_logger.log_metrics,
+        checkpoint_extras={
+            "run_id": run_logger.run_id,
+            "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
+        },
+    )
+    if resume_from is not None:
+        trainer.restore(resume_from["state"], resume_from["best_weights"])
+        log.info("resumed after epoch %d from %s", trainer.state.epoch, resume_from["path"])
+    result = trainer.fit()
+    metrics = {"best_epoch": float(result.state.best_epoch)} | result.test_metrics
+    run_logger.log_metrics(metrics, result.state.epoch)
+
+    if cfg.logger.log_figures:
+        run_logger.log_figure(
+            viz.learning_curves(result.state.history, settings.monitor), "learning_curves"
+        )
+        _log_prediction_figures(run_logger, data, result.test_outputs)
+    if cfg.logger.log_checkpoint and result.best_checkpoint is not None:
+        run_logger.log_artifact(result.best_checkpoint, "checkpoints")
+    if cfg.logger.log_model:
+        run_logger.log_torch_model(result.model, data.test.x[:5].cpu().numpy())
+    # The epoch metrics of the best epoch: those weights were restored and tested.
+    best = result.state.best_epoch - 1
+    return {key: values[best] for key, values in result.state.history.items()} | metrics
+
+
+def _train_sklearn(cfg, estimator, data: DataBundle, run_logger: RunLogger) -> dict:
+    result = fit_and_test(estimator, data)
+    run_logger.log_metrics(result.metrics, 0)
+    if cfg.logger.log_figures:
+        _log_prediction_figures(run_logger, data, result.test_outputs)
+    if cfg.logger.log_model:
+        run_logger.log_sklearn_model(result.estimator, data.test.x[:5].numpy())
+    return result.metrics
+
+
+def _log_prediction_figures(run_logger: RunLogger, data: DataBundle, outputs: torch.Tensor) -> None:
+    targets = data.test.y.cpu()
+    outputs = outputs.cpu()
+    meta = data.meta
+    if meta.task == CLASSIFICATION:
+        counts = confusion_matrix(outputs.argmax(dim=1), targets, meta.num_classes)
+        run_logger.log_figure(
+            viz.confusion_matrix(counts.numpy(), meta.class_names), "confusion_matrix"
+        )
+        return
+    predictions, actual = outputs.numpy(), targets.numpy()
+    run_logger.log_figure(
+        viz.predicted_vs_actual(predictions, actual, "target"), "predicted_vs_actual"
+    )
+    run_logger.log_figure(viz.residuals(predictions, actual), "residuals")
+
+
+def _data_params(data: DataBundle) -> dict:
+    meta = data.meta
+    params = {
+        "data/task": meta.task,
+        "data/input_shape": list(meta.input_shape),
+        "data/num_classes": meta.num_classes,
+        "data/train_rows": len(data.train),
+        "data/val_rows": len(data.val),
+        "data/test_rows": len(data.test),
+    }
+    return params | {f"data/{key}": value for key, value in data.summary.items()}
+
+
+def _resume_checkpoint(cfg: DictConfig) -> dict:
+    """Load the checkpoint `trainer.resume` names: a path, or the id of the run to continue."""
+    target = cfg.trainer.resume
+    run_id = tracking.run_id_of_checkpoint_target(target)
+    if run_id is not None and not Path(target).exists():
+        tracking.prepare_store(cfg.logger.tracking_uri)
+        path = tracking.checkpoint_dir_of_run(run_id) / checkpoint.LAST
+    else:
+        path = Path(target)
+    state = checkpoint.load(path)
+    best_path = path.parent / checkpoint.BEST
+    best_weights = checkpoint.load(best_path)["model"] if best_path.exists() else state["model"]
+    return {"path": path, "state": state, "best_weights": best_weights, "run_id": state["run_id"]}
+
+
+def _check_onecycle_steps(scheduler: DictConfig, steps_per_epoch: int) -> None:
+    configured = scheduler.get("steps_per_epoch")
+    if configured is not None and configured < steps_per_epoch:
+        raise ConfigError(
+            f"scheduler.steps_per_epoch={configured} is below the {steps_per_epoch} batches "
+            "of an epoch: the one-cycle schedule would run out mid-training; leave it null"
+        )

@@ -1,0 +1,1 @@
+"""Models, each built from its config and the dataset's metadata."""

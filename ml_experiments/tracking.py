@@ -1,0 +1,294 @@
+"""Everything MLflow: the store, the run's lifecycle and status, what gets logged.
+
+MLflow is imported inside functions: `--help` and `--cfg job` never pay for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import signal
+import subprocess
+import threading
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from ml_experiments.config import PROJECT_ROOT
+from ml_experiments.errors import CheckpointError, StopRequested, UserError
+
+log = logging.getLogger(__name__)
+
+RUN_ID_PATTERN = re.compile(r"[0-9a-f]{32}")
+CHECKPOINT_DIR_TAG = "checkpoint_dir"
+
+
+@dataclass
+class RunContext:
+    """What Hydra knows about this job, for names and tags."""
+
+    output_dir: Path
+    overrides: list[str]
+    choices: dict[str, str]  # config group -> chosen option, e.g. {"model": "mlp"}
+    job_number: int | None  # the job's number in a multirun, None for a single run
+
+
+def run_name(cfg: DictConfig, context: RunContext) -> str:
+    name = f"{cfg.name}: {context.choices.get('model')} on {context.choices.get('dataset')}"
+    return name if context.job_number is None else f"{name} #{context.job_number}"
+
+
+def artifact_root_for(tracking_uri: str) -> str | None:
+    """For a local SQLite store, artifacts go beside the database file, not into ./mlruns."""
+    if not tracking_uri.startswith("sqlite:///"):
+        return None  # a server decides where artifacts go
+    database = Path(tracking_uri.removeprefix("sqlite:///"))
+    return (database.parent / "mlartifacts").as_uri()
+
+
+def prepare_store(tracking_uri: str) -> None:
+    """Point MLflow at the store, creating the SQLite file's folder if needed."""
+    import mlflow
+
+    if tracking_uri.startswith("sqlite:///"):
+        folder = Path(tracking_uri.removeprefix("sqlite:///")).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UserError(
+                f"cannot create the MLflow store folder {folder}: {error}. Set "
+                "paths.outputs_dir to a writable folder, or MLFLOW_TRACKING_URI to another store."
+            ) from error
+    mlflow.set_tracking_uri(tracking_uri)
+
+
+def experiment_id_for(name: str, tracking_uri: str) -> str:
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    root = artifact_root_for(tracking_uri)
+    location = None if root is None else f"{root}/{_safe_folder_name(name)}"
+    try:
+        return mlflow.create_experiment(name, artifact_location=location)
+    except MlflowException:
+        # Another process created it between our lookup and our create.
+        return mlflow.get_experiment_by_name(name).experiment_id
+
+
+def flat_params(cfg: DictConfig) -> dict[str, str]:
+    """The resolved config as `group.key` -> value, the way MLflow params want it."""
+    plain = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    flat: dict[str, str] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, f"{prefix}{key}.")
+        else:
+            flat[prefix[:-1]] = str(node)
+
+    walk(plain, "")
+    return flat
+
+
+def git_commit() -> str:
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{commit}-dirty" if dirty else commit
+
+
+def run_id_of_checkpoint_target(target: str) -> str | None:
+    return target if RUN_ID_PATTERN.fullmatch(target) else None
+
+
+def checkpoint_dir_of_run(run_id: str) -> Path:
+    """Where a run wrote its checkpoints (recorded as a tag when it started)."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        run = mlflow.get_run(run_id)
+    except MlflowException as error:
+        raise CheckpointError(
+            f"no MLflow run with id {run_id} in {mlflow.get_tracking_uri()}. "
+            "Check the id in the MLflow UI, or pass trainer.resume=<path to last.pt>."
+        ) from error
+    folder = run.data.tags.get(CHECKPOINT_DIR_TAG)
+    if folder is None:
+        raise CheckpointError(f"run {run_id} recorded no checkpoint folder; it cannot be resumed.")
+    return Path(folder)
+
+
+class RunLogger:
+    """The active run, seen from the training code: metrics, params, artifacts, models."""
+
+    def __init__(self, run_id: str):
+        self.run_id = run_id
+
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        import mlflow
+
+        mlflow.log_metrics(metrics, step=step)
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        import mlflow
+
+        mlflow.log_params(params)
+
+    def log_figure(self, figure, name: str) -> None:
+        import matplotlib.pyplot as plt
+        import mlflow
+
+        mlflow.log_figure(figure, f"figures/{name}.png")
+        plt.close(figure)
+
+    def log_artifact(self, path: Path, folder: str | None = None) -> None:
+        import mlflow
+
+        mlflow.log_artifact(str(path), folder)
+
+    def log_torch_model(self, model, input_example) -> None:
+        import mlflow.pytorch
+        import torch
+
+        mlflow.pytorch.log_model(
+            model.cpu().eval(),
+            name="model",
+            input_example=input_example,
+            # Listing the requirement skips MLflow's slow import-tracing inference.
+            pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"],
+        )
+
+    def log_sklearn_model(self, estimator, input_example) -> None:
+        import mlflow.sklearn
+        import sklearn
+
+        mlflow.sklearn.log_model(
+            estimator,
+            name="model",
+            input_example=input_example,
+            pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
+        )
+
+
+@contextmanager
+def tracked_run(
+    cfg: DictConfig, context: RunContext, resume_run_id: str | None = None
+) -> Iterator[RunLogger]:
+    """Open (or reopen) the MLflow run; end it FINISHED, FAILED or KILLED."""
+    import mlflow
+
+    prepare_store(cfg.logger.tracking_uri)
+    if resume_run_id is None:
+        experiment_id = experiment_id_for(cfg.logger.experiment_name, cfg.logger.tracking_uri)
+        run = mlflow.start_run(
+            experiment_id=experiment_id, run_name=run_name(cfg, context), tags=_tags(cfg, context)
+        )
+        mlflow.log_params(flat_params(cfg))
+        _log_config_files(cfg, context)
+    else:
+        run = mlflow.start_run(run_id=resume_run_id)
+        mlflow.set_tag("resumed_in", str(context.output_dir))
+    log.info("MLflow run %s in %s", run.info.run_id, cfg.logger.tracking_uri)
+    try:
+        with _sigterm_stops_run():
+            yield RunLogger(run.info.run_id)
+    except (KeyboardInterrupt, StopRequested) as stop:
+        _end_run(context, "KILLED", reason=f"{type(stop).__name__}: {stop}")
+        raise
+    except BaseException as error:
+        _end_run(
+            context,
+            "FAILED",
+            reason=f"{type(error).__name__}: {error}",
+            trace=traceback.format_exc(),
+        )
+        raise
+    else:
+        _end_run(context, "FINISHED")
+
+
+def _tags(cfg: DictConfig, context: RunContext) -> dict[str, str]:
+    return {
+        "git_commit": git_commit(),
+        "dataset": str(context.choices.get("dataset")),
+        "model": str(context.choices.get("model")),
+        "optimizer": str(context.choices.get("optimizer")),
+        "experiment": str(context.choices.get("experiment")),
+        "overrides": " ".join(context.overrides),
+        "output_dir": str(context.output_dir),
+        CHECKPOINT_DIR_TAG: str(cfg.trainer.checkpoint.dir),
+    }
+
+
+def _log_config_files(cfg: DictConfig, context: RunContext) -> None:
+    import mlflow
+
+    mlflow.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config/config_resolved.yaml")
+    hydra_dir = context.output_dir / ".hydra"
+    if hydra_dir.is_dir():
+        mlflow.log_artifacts(str(hydra_dir), "config/hydra")
+
+
+def _end_run(context: RunContext, status: str, reason: str = "", trace: str = "") -> None:
+    """Save the log (and the failure), then set the final status. Never masks the real error."""
+    import mlflow
+
+    try:
+        if reason:
+            mlflow.set_tag("end_reason", reason[:5000])
+        if trace:
+            mlflow.log_text(trace, "error/traceback.txt")
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        for log_file in context.output_dir.glob("*.log"):
+            mlflow.log_artifact(str(log_file), "logs")
+    except Exception:  # the store may be the thing that failed
+        log.exception("could not save the log and error artifacts of the run")
+    finally:
+        mlflow.end_run(status=status)
+        log.info("MLflow run ended %s", status)
+
+
+@contextmanager
+def _sigterm_stops_run() -> Iterator[None]:
+    """Turn SIGTERM into StopRequested, so the run is marked KILLED instead of vanishing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, _frame):
+        raise StopRequested(signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _safe_folder_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)

@@ -1,0 +1,54 @@
+"""The entry point: `python -m ml_experiments.train [group=option] [key=value] ...`.
+
+Hydra composes `conf/`; `main` runs one experiment and returns the value of
+`optimized_metric`, which a sweeper (e.g. Optuna) minimizes or maximizes.
+Heavy libraries (torch, mlflow) are imported inside `main`, so `--help` and
+`--cfg job` stay fast.
+"""
+
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from ml_experiments.config import register_configs
+from ml_experiments.errors import StopRequested, UserError
+
+register_configs()
+log = logging.getLogger(__name__)
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+def main(cfg: DictConfig) -> float:
+    from ml_experiments.experiment import run
+    from ml_experiments.tracking import RunContext
+
+    hydra_cfg = HydraConfig.get()
+    in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
+    context = RunContext(
+        output_dir=Path(hydra_cfg.runtime.output_dir),
+        overrides=list(hydra_cfg.overrides.task),
+        choices=dict(hydra_cfg.runtime.choices),
+        job_number=hydra_cfg.job.num if in_sweep else None,
+    )
+    try:
+        return run(cfg, context)
+    except UserError as error:
+        if in_sweep:
+            raise  # the sweeper records the job as failed and goes on
+        log.error("%s", error)
+        sys.exit(1)
+    except StopRequested as stop:
+        log.error("stopped by signal %d; the MLflow run is marked KILLED", stop.signum)
+        sys.exit(128 + stop.signum)
+    except KeyboardInterrupt:
+        log.error("interrupted; the MLflow run is marked KILLED")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""Rules across config keys that a schema cannot express, checked before any work starts."""
+
+from __future__ import annotations
+
+from omegaconf import DictConfig
+
+from ml_experiments.engine.metrics import logged_metric_names
+from ml_experiments.errors import ConfigError
+
+
+def check_config(cfg: DictConfig) -> None:
+    """Raise ConfigError naming every broken rule, so one run shows all of them."""
+    problems = _trainer_problems(cfg.trainer)
+    problems += _split_problems(cfg.dataset)
+    problems += _optimizer_problems(cfg.optimizer)
+    problems += _scheduler_problems(cfg.scheduler, cfg.trainer.max_epochs)
+    if problems:
+        raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
+
+
+def check_metric_names(cfg: DictConfig, task: str, trains_with_torch: bool) -> None:
+    """`optimized_metric` and `trainer.monitor` must be metrics this run logs."""
+    names = logged_metric_names(task)
+    if cfg.optimized_metric not in names:
+        raise ConfigError(
+            f"optimized_metric={cfg.optimized_metric} is not a metric a {task} run logs; "
+            f"choose one of {', '.join(names)}."
+        )
+    validation_names = [name for name in names if name.startswith("val/")]
+    if trains_with_torch and cfg.trainer.monitor not in validation_names:
+        raise ConfigError(
+            f"trainer.monitor={cfg.trainer.monitor} is not a validation metric of a {task} run; "
+            f"choose one of {', '.join(validation_names)}."
+        )
+
+
+def _trainer_problems(trainer: DictConfig) -> list[str]:
+    rules = [
+        (
+            trainer.max_epochs >= 1,
+            f"trainer.max_epochs must be at least 1, got {trainer.max_epochs}",
+        ),
+        (
+            trainer.batch_size >= 1,
+            f"trainer.batch_size must be at least 1, got {trainer.batch_size}",
+        ),
+        (trainer.eval_batch_size >= 1, "trainer.eval_batch_size must be at least 1"),
+        (
+            trainer.early_stopping.patience >= 1,
+            "trainer.early_stopping.patience must be at least 1",
+        ),
+        (
+            trainer.limit_train_batches is None or trainer.limit_train_batches >= 1,
+            "trainer.limit_train_batches must be null or at least 1",
+        ),
+        (
+            trainer.gradient_clip_norm is None or trainer.gradient_clip_norm > 0,
+            "trainer.gradient_clip_norm must be null or positive",
+        ),
+        (
+            0.0 <= trainer.label_smoothing < 1.0,
+            f"trainer.label_smoothing must be in [0, 1), got {trainer.label_smoothing}",
+        ),
+    ]
+    return [message for holds, message in rules if not holds]
+
+
+def _split_problems(dataset: DictConfig) -> list[str]:
+    if "val_fraction" not in dataset:
+        return []
+    val, test = dataset.val_fraction, dataset.test_fraction
+    if val <= 0 or test <= 0 or val + test >= 1:
+        return [
+            f"dataset.val_fraction ({val}) and dataset.test_fraction ({test}) must each be "
+            "above 0 and sum to less than 1"
+        ]
+    return []
+
+
+def _optimizer_problems(optimizer: DictConfig) -> list[str]:
+    problems = []
+    if optimizer.lr <= 0:
+        problems.append(f"optimizer.lr must be positive, got {optimizer.lr}")
+    if optimizer.get("nesterov") and (optimizer.momentum <= 0 or optimizer.dampening != 0):
+        problems.append(
+            "optimizer.nesterov=true needs optimizer.momentum > 0 and optimizer.dampening=0"
+        )
+    return problems
+
+
+def _scheduler_problems(scheduler: DictConfig, max_epochs: int) -> list[str]:
+    target = scheduler._target_ or ""
+    problems = []
+    warmup = scheduler.warmup_epochs
+    if warmup < 0 or warmup >= max_epochs:
+        problems.append(
+            f"scheduler.warmup_epochs={warmup} must be at least 0 and below "
+            f"trainer.max_epochs={max_epochs}"
+        )
+    if warmup and target.endswith(("OneCycleLR", "ReduceLROnPlateau")):
+        problems.append(
+            f"scheduler.warmup_epochs does not combine with {target.rsplit('.', 1)[-1]}: "
+            "onecycle warms up by itself (pct_start); plateau reacts to the metric only"
+        )
+    if target.endswith("OneCycleLR"):
+        if scheduler.interval.value != "step":
+            problems.append("scheduler=onecycle steps every batch: set scheduler.interval=step")
+        if scheduler.epochs is not None and scheduler.epochs < max_epochs:
+            problems.append(
+                f"scheduler.epochs={scheduler.epochs} is below trainer.max_epochs={max_epochs}: "
+                "the one-cycle schedule would end before training does; leave it null"
+            )
+    if target.endswith("ReduceLROnPlateau") and scheduler.interval.value != "epoch":
+        problems.append("scheduler=plateau reacts to the validation metric: set interval=epoch")
+    return problems
