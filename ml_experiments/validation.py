@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from omegaconf import DictConfig
+import dataclasses
+
+from omegaconf import DictConfig, OmegaConf
 
 from ml_experiments.engine.metrics import logged_metric_names
 from ml_experiments.errors import ConfigError
@@ -10,7 +12,14 @@ from ml_experiments.errors import ConfigError
 
 def check_config(cfg: DictConfig) -> None:
     """Raise ConfigError naming every broken rule, so one run shows all of them."""
-    problems = _trainer_problems(cfg.trainer)
+    unset = sorted(OmegaConf.missing_keys(cfg))
+    if unset:
+        raise ConfigError(
+            f"these keys need a value: {', '.join(unset)}. Set them on the command line, "
+            f"e.g. {unset[0]}=..."
+        )
+    problems = _unknown_key_problems(cfg, "")
+    problems += _trainer_problems(cfg.trainer)
     problems += _split_problems(cfg.dataset)
     problems += _optimizer_problems(cfg.optimizer)
     problems += _scheduler_problems(cfg.scheduler, cfg.trainer.max_epochs)
@@ -32,6 +41,25 @@ def check_metric_names(cfg: DictConfig, task: str, trains_with_torch: bool) -> N
             f"trainer.monitor={cfg.trainer.monitor} is not a validation metric of a {task} run; "
             f"choose one of {', '.join(validation_names)}."
         )
+
+
+def _unknown_key_problems(node: DictConfig, prefix: str) -> list[str]:
+    """Keys added with `+key=value` that the node's schema does not have."""
+    problems = []
+    schema = OmegaConf.get_type(node)
+    if dataclasses.is_dataclass(schema):
+        known = {field.name for field in dataclasses.fields(schema)}
+        for key in node:
+            if key not in known:
+                problems.append(
+                    f"{prefix}{key} is not a key of {schema.__name__}; "
+                    f"its keys are {', '.join(sorted(known - {'_target_', '_partial_'}))}"
+                )
+    for key in node:
+        child = node._get_node(key)
+        if isinstance(child, DictConfig) and not child._is_missing() and not child._is_none():
+            problems += _unknown_key_problems(child, f"{prefix}{key}.")
+    return problems
 
 
 def _trainer_problems(trainer: DictConfig) -> list[str]:

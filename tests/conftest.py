@@ -1,0 +1,98 @@
+"""Shared fixtures: one migrated SQLite MLflow store, the real data folder, and a runner
+for the real entry point (`python -m ml_experiments.train`) in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+
+
+@dataclass
+class Store:
+    uri: str
+    folder: Path
+
+    def client(self):
+        import mlflow
+
+        return mlflow.MlflowClient(tracking_uri=self.uri)
+
+    def runs(self, experiment_name: str):
+        client = self.client()
+        experiment = client.get_experiment_by_name(experiment_name)
+        assert experiment is not None, f"no MLflow experiment named {experiment_name}"
+        return client.search_runs([experiment.experiment_id], order_by=["attributes.start_time"])
+
+    def only_run(self, experiment_name: str):
+        runs = self.runs(experiment_name)
+        assert len(runs) == 1, f"expected one run in {experiment_name}, found {len(runs)}"
+        return runs[0]
+
+
+@pytest.fixture(scope="session")
+def store(tmp_path_factory) -> Store:
+    """One SQLite store for the whole session: creating and migrating one takes seconds."""
+    import mlflow
+
+    folder = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{folder}/mlflow.db"
+    mlflow.MlflowClient(tracking_uri=uri).search_experiments()  # creates and migrates the schema
+    return Store(uri, folder)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real data sets beside the project. Missing data fails the test, never skips it."""
+    if not (SHARED_DATA / "boston" / "boston.csv").is_file():
+        pytest.fail(
+            f"the real data sets are expected in {SHARED_DATA} (see README: data directory); "
+            "they are missing, so the real-data tests cannot run"
+        )
+    return SHARED_DATA
+
+
+@dataclass
+class Result:
+    returncode: int
+    output: str  # stdout and stderr together
+
+
+@pytest.fixture
+def train(store: Store, shared_data: Path, tmp_path: Path):
+    """Run the real entry point with overrides; outputs go to a temporary folder."""
+
+    def run(*overrides: str, expect_success: bool = True, timeout: float = 300) -> Result:
+        completed = subprocess.run(
+            [sys.executable, "-m", "ml_experiments.train", *train_arguments(tmp_path, overrides)],
+            cwd=PROJECT_ROOT,
+            env=train_environment(store, shared_data),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        result = Result(completed.returncode, completed.stdout + completed.stderr)
+        if expect_success:
+            assert result.returncode == 0, result.output[-4000:]
+        return result
+
+    return run
+
+
+def train_arguments(outputs: Path, overrides: tuple[str, ...] | list[str]) -> list[str]:
+    return [f"paths.outputs_dir={outputs}/outputs", *overrides]
+
+
+def train_environment(store: Store, data_dir: Path) -> dict[str, str]:
+    return os.environ | {
+        "MLFLOW_TRACKING_URI": store.uri,
+        "ML_EXPERIMENTS_DATA_DIR": str(data_dir),
+        "PYTHONUNBUFFERED": "1",
+    }

@@ -1,0 +1,224 @@
+"""Every option of every config group composes and builds; schemas and rules reject bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException
+from omegaconf import OmegaConf
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
+
+from ml_experiments import runtime
+from ml_experiments.building import build
+from ml_experiments.config import register_configs
+from ml_experiments.data import DatasetMeta
+from ml_experiments.engine.schedules import build_schedule
+from ml_experiments.errors import ConfigError
+from ml_experiments.validation import check_config
+
+from .conftest import PROJECT_ROOT
+
+CONF = PROJECT_ROOT / "conf"
+register_configs()
+
+
+def options(group: str) -> list[str]:
+    return sorted(path.stem for path in (CONF / group).glob("*.yaml"))
+
+
+def compose_config(overrides: list[str], data_dir=None, tmp_path=None):
+    base = ["paths.run_dir=/tmp/run"]
+    if data_dir is not None:
+        base.append(f"paths.data_dir={data_dir}")
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose(config_name="config", overrides=base + overrides)
+
+
+def test_every_group_has_options():
+    for group in ("dataset", "model", "optimizer", "scheduler", "device", "experiment", "debug"):
+        assert options(group), f"conf/{group} has no options"
+
+
+@pytest.mark.parametrize("option", options("dataset"))
+def test_dataset_option_builds(option, shared_data, tmp_path):
+    overrides = [f"dataset={option}"]
+    if option == "csv":
+        csv = tmp_path / "table.csv"
+        rows = "1,red,10\n2,blue,20\n3,red,30\n4,,41\n5,blue,52\n" * 4
+        csv.write_text("size,colour,price\n" + rows)
+        overrides += [f"dataset.path={csv}", "dataset.target=price"]
+    cfg = compose_config(overrides, data_dir=shared_data)
+    check_config(cfg)
+    data = build(cfg.dataset, drop=(), seed=cfg.seed)
+    total = len(data.train) + len(data.val) + len(data.test)
+    assert total == data.summary.get("rows_used", data.summary.get("rows"))
+    assert data.train.x.shape[1:] == data.meta.input_shape
+    assert data.meta.name == option
+
+
+@pytest.mark.parametrize("option", options("model"))
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_model_option_builds_for_each_task(option, task):
+    cfg = compose_config([f"model={option}"])
+    classes = ["a", "b", "c"] if task == "classification" else None
+    meta = DatasetMeta(name="toy", task=task, input_shape=(7,), class_names=classes)
+    model = build(cfg.model, meta=meta)
+    if isinstance(model, torch.nn.Module):
+        assert model(torch.zeros(4, 7)).shape == (4, meta.output_size)
+    else:
+        assert hasattr(model, "fit") and hasattr(model, "predict")
+
+
+@pytest.mark.parametrize("optimizer", options("optimizer"))
+@pytest.mark.parametrize("scheduler", options("scheduler"))
+def test_optimizer_and_scheduler_options_build_and_step(optimizer, scheduler):
+    cfg = compose_config([f"optimizer={optimizer}", f"scheduler={scheduler}"])
+    check_config(cfg)
+    model = torch.nn.Linear(3, 1)
+    built = build(cfg.optimizer, params=model.parameters())
+    assert isinstance(built, torch.optim.Optimizer)
+    initial_lr = cfg.optimizer.lr
+    schedule = build_schedule(cfg.scheduler, built, max_epochs=12, steps_per_epoch=4)
+    seen = []
+    for _ in range(12):
+        for _ in range(4):
+            seen.append(built.param_groups[0]["lr"])
+            built.step()
+            schedule.after_batch()
+        schedule.after_epoch(monitored_value=1.0)  # a flat metric: plateau reduces the lr
+    seen.append(built.param_groups[0]["lr"])
+    assert all(0 <= lr <= initial_lr * 1.000001 for lr in seen), seen
+    if scheduler == "none":
+        assert seen == [initial_lr] * len(seen)
+    else:
+        assert len(set(seen)) > 1, f"{scheduler} never changed the learning rate"
+
+
+@pytest.mark.parametrize("device", options("device"))
+def test_device_options(device):
+    cfg = compose_config([f"device={device}"])
+    available = {"cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
+    if available.get(device, True):
+        assert isinstance(runtime.select_device(cfg.device.type.value), torch.device)
+    else:
+        with pytest.raises(ConfigError, match=f"no {device.upper()} device"):
+            runtime.select_device(cfg.device.type.value)
+
+
+@pytest.mark.parametrize("experiment", options("experiment"))
+def test_experiment_composes_and_passes_checks(experiment, shared_data):
+    cfg = compose_config([f"experiment={experiment}"], data_dir=shared_data)
+    check_config(cfg)
+    assert cfg.name == experiment
+    data = build(cfg.dataset, drop=(), seed=cfg.seed)
+    assert build(cfg.model, meta=data.meta) is not None
+
+
+@pytest.mark.parametrize("debug", options("debug"))
+def test_debug_option_composes(debug):
+    cfg = compose_config([f"debug={debug}"])
+    assert cfg.trainer.max_epochs <= 3
+    assert cfg.logger.log_model is False
+
+
+def test_wrong_type_names_the_key():
+    with pytest.raises(ConfigCompositionException) as raised:
+        compose_config(["trainer.max_epochs=abc"])
+    assert isinstance(raised.value.__cause__, ValidationError)
+    assert "trainer.max_epochs" in str(raised.value.__cause__)
+
+
+def test_unknown_key_names_the_key():
+    with pytest.raises(ConfigCompositionException) as raised:
+        compose_config(["optimizer.momentun=0.9"])
+    assert isinstance(raised.value.__cause__, ConfigKeyError | ConfigAttributeError)
+    assert "full_key: optimizer.momentun" in str(raised.value.__cause__)
+
+
+def test_appended_unknown_key_is_caught_at_start():
+    cfg = compose_config(["+optimizer.momentun=0.9", "+trainer.early_stopping.patient=3"])
+    with pytest.raises(ConfigError) as raised:
+        check_config(cfg)
+    assert "optimizer.momentun is not a key of AdamConfig" in str(raised.value)
+    assert "trainer.early_stopping.patient is not a key of EarlyStoppingConfig" in str(raised.value)
+
+
+def test_unknown_option_lists_the_available_ones():
+    with pytest.raises(Exception, match=r"(?s)Could not find 'optimizer/lion'.*adamw.*sgd"):
+        compose_config(["optimizer=lion"])
+
+
+def test_invalid_enum_value_is_rejected():
+    with pytest.raises(ConfigCompositionException) as raised:
+        compose_config(["device.type=tpu"])
+    assert "device.type" in str(raised.value.__cause__)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["scheduler=onecycle", "scheduler.warmup_epochs=2"], "does not combine with OneCycleLR"),
+        (["scheduler=onecycle", "scheduler.interval=epoch"], "steps every batch"),
+        (["scheduler=onecycle", "scheduler.epochs=5", "trainer.max_epochs=10"], "would end"),
+        (["scheduler=cosine", "scheduler.warmup_epochs=20", "trainer.max_epochs=20"], "below"),
+        (["optimizer=sgd", "optimizer.nesterov=true", "optimizer.momentum=0"], "nesterov"),
+        (["optimizer.lr=0"], "optimizer.lr must be positive"),
+        (["dataset.val_fraction=0.6", "dataset.test_fraction=0.5"], "sum to less than 1"),
+        (["trainer.batch_size=0"], "trainer.batch_size must be at least 1"),
+        (["trainer.label_smoothing=1.0"], "label_smoothing"),
+        (["dataset=csv"], "these keys need a value: dataset.path, dataset.target"),
+    ],
+)
+def test_cross_field_rules(overrides, message):
+    cfg = compose_config(overrides)
+    with pytest.raises(ConfigError, match=message):
+        check_config(cfg)
+
+
+def test_all_broken_rules_are_reported_together():
+    cfg = compose_config(["trainer.batch_size=0", "optimizer.lr=-1"])
+    with pytest.raises(ConfigError) as raised:
+        check_config(cfg)
+    assert "batch_size" in str(raised.value) and "optimizer.lr" in str(raised.value)
+
+
+def test_tracking_uri_defaults_to_sqlite_under_outputs(monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    cfg = compose_config([])
+    assert cfg.logger.tracking_uri == f"sqlite:///{PROJECT_ROOT}/outputs/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
+    assert compose_config([]).logger.tracking_uri == "http://127.0.0.1:5000"
+
+
+def test_data_dir_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("ML_EXPERIMENTS_DATA_DIR", str(tmp_path))
+    cfg = compose_config([])
+    assert OmegaConf.select(cfg, "paths.data_dir") == str(tmp_path)
+
+
+def test_cfg_job_prints_the_config_without_importing_torch_or_mlflow():
+    printed = subprocess.run(
+        [sys.executable, "-m", "ml_experiments.train", "--cfg", "job", "experiment=boston_linear"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "name: boston_linear" in printed and "_target_: torch.optim.SGD" in printed
+    imported = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, ml_experiments.train; "
+            "print(sorted(m for m in ('torch', 'mlflow', 'sklearn') if m in sys.modules))",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert imported == "[]"

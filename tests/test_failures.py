@@ -1,0 +1,142 @@
+"""Runs that go wrong end FAILED or KILLED, and users get one clear message."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from .conftest import PROJECT_ROOT, train_arguments, train_environment
+
+
+def test_diverging_loss_fails_the_run_with_the_reason(train, store):
+    result = train(
+        "experiment=boston_linear", "name=fail_nan", "optimizer.lr=1e6", expect_success=False
+    )
+    assert result.returncode == 1
+    assert "training diverged. Lower optimizer.lr" in result.output
+    assert "Traceback" not in result.output
+    run = store.only_run("fail_nan")
+    assert run.info.status == "FAILED"
+    assert "TrainingDiverged" in run.data.tags["end_reason"]
+    artifacts = [item.path for item in store.client().list_artifacts(run.info.run_id, "error")]
+    assert artifacts == ["error/traceback.txt"]
+
+
+def test_missing_data_file_fails_and_says_where_it_looked(train, store, tmp_path):
+    empty = tmp_path / "no_data_here"
+    result = train(
+        "experiment=boston_linear",
+        "name=fail_data",
+        f"paths.data_dir={empty}",
+        "dataset.download=false",
+        expect_success=False,
+    )
+    assert result.returncode == 1
+    assert f"Boston housing data not found at {empty}/boston/boston.csv" in result.output
+    assert "ML_EXPERIMENTS_DATA_DIR" in result.output
+    assert store.only_run("fail_data").info.status == "FAILED"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["dataset=imagenet"], "Available options in 'dataset':\n\tboston\n\tcsv\n\tdigits"),
+        (["trainer.max_epochs=abc"], "full_key: trainer.max_epochs"),
+        (["trainer.max_epoch=3"], "Key 'max_epoch' not in 'TrainerConfig'"),
+        (["optimized_metric=val/accuracy"], "choose one of train/loss, val/loss, val/acc"),
+        (["trainer.monitor=test/acc"], "trainer.monitor=test/acc is not a validation metric"),
+        (["scheduler=onecycle", "scheduler.warmup_epochs=1"], "does not combine with OneCycleLR"),
+        (["paths.outputs_dir=/proc/none"], "cannot write the run's output folder /proc/none"),
+        (["trainer.resume=/nonexistent/last.pt"], "checkpoint not found: /nonexistent/last.pt"),
+        (["dataset=csv"], "these keys need a value: dataset.path, dataset.target"),
+    ],
+)
+def test_bad_input_gets_a_clear_message_and_no_traceback(train, overrides, message):
+    result = train("name=fail_input", *overrides, expect_success=False)
+    assert result.returncode != 0
+    assert message in result.output, result.output[-2000:]
+    assert "Traceback" not in result.output
+
+
+def test_csv_problems_name_the_column(train, tmp_path):
+    table = tmp_path / "houses.csv"
+    table.write_text("rooms,price\n3,100\n4,cheap\n5,300\n2,150\n")
+    missing = train(
+        "dataset=csv", f"dataset.path={table}", "dataset.target=cost", expect_success=False
+    )
+    assert "target column 'cost' is not in" in missing.output
+    assert "its columns are ['rooms', 'price']" in missing.output
+    text = train(
+        "dataset=csv", f"dataset.path={table}", "dataset.target=price", expect_success=False
+    )
+    assert "regression target 'price'" in text.output and "non-numeric values" in text.output
+
+
+def test_unreadable_checkpoint_is_refused(train, tmp_path):
+    broken = tmp_path / "last.pt"
+    broken.write_bytes(b"this is not a checkpoint")
+    result = train(f"trainer.resume={broken}", expect_success=False)
+    assert f"cannot read checkpoint {broken}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_checkpoint_of_another_model_is_refused(train, store):
+    train("name=fail_ckpt", "debug=fast")
+    run = store.only_run("fail_ckpt")
+    result = train(
+        "name=fail_ckpt",
+        "debug=fast",
+        "model.hidden_sizes=[8]",
+        f"trainer.resume={run.info.run_id}",
+        expect_success=False,
+    )
+    assert "the checkpoint does not fit the model and optimizer of this config" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_sigterm_marks_the_run_killed(store, shared_data, tmp_path):
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ml_experiments.train",
+            *train_arguments(
+                tmp_path,
+                [
+                    "name=killed_run",
+                    "trainer.max_epochs=100000",
+                    "trainer.early_stopping.enabled=false",
+                ],
+            ),
+        ],
+        cwd=PROJECT_ROOT,
+        env=train_environment(store, shared_data),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    wait_for_checkpoint(tmp_path, process)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, output[-2000:]
+    assert "the MLflow run is marked KILLED" in output
+    assert store.only_run("killed_run").info.status == "KILLED"
+
+
+def wait_for_checkpoint(folder, process, minimum_epoch: int = 1, timeout: float = 120):
+    """Block until a training process has written a checkpoint of at least `minimum_epoch`."""
+    import torch
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "training ended before it could be interrupted"
+        for path in folder.rglob("checkpoints/last.pt"):
+            if torch.load(path, weights_only=True)["epoch"] >= minimum_epoch:
+                return path
+        time.sleep(0.05)
+    raise AssertionError(f"no checkpoint in {folder} after {timeout} s")

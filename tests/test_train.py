@@ -1,0 +1,130 @@
+"""End to end through `python -m ml_experiments.train` into a temporary SQLite store."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ml_experiments.engine import checkpoint
+
+
+def artifact_paths(store, run_id: str, folder: str | None = None) -> list[str]:
+    return [item.path for item in store.client().list_artifacts(run_id, folder)]
+
+
+def test_default_run_trains_evaluates_and_logs_everything(train, store):
+    train("name=e2e_default", "trainer.max_epochs=6")
+    run = store.only_run("e2e_default")
+    assert run.info.status == "FINISHED"
+    assert run.info.run_name == "e2e_default: mlp on digits"
+    params = run.data.params
+    assert params["model.hidden_sizes"] == "[128, 64]"
+    assert params["trainer.max_epochs"] == "6"
+    assert params["data/task"] == "classification" and params["data/num_classes"] == "10"
+    assert run.data.tags["dataset"] == "digits" and run.data.tags["model"] == "mlp"
+    assert "trainer.max_epochs=6" in run.data.tags["overrides"]
+    assert run.data.tags["git_commit"]
+
+    history = store.client().get_metric_history(run.info.run_id, "val/acc")
+    assert [point.step for point in history] == [1, 2, 3, 4, 5, 6]
+    assert run.data.metrics["test/acc"] > 0.85  # digits: an MLP gets ~97% in 20 epochs
+
+    assert set(artifact_paths(store, run.info.run_id)) >= {
+        "config",
+        "figures",
+        "logs",
+        "checkpoints",
+    }
+    figures = artifact_paths(store, run.info.run_id, "figures")
+    assert figures == ["figures/confusion_matrix.png", "figures/learning_curves.png"]
+    assert "config/config_resolved.yaml" in artifact_paths(store, run.info.run_id, "config")
+    assert "config/hydra/overrides.yaml" in artifact_paths(store, run.info.run_id, "config/hydra")
+    assert artifact_paths(store, run.info.run_id, "logs") == ["logs/train.log"]
+
+    import mlflow
+
+    mlflow.set_tracking_uri(store.uri)
+    model = mlflow.pytorch.load_model(f"runs:/{run.info.run_id}/model")
+    assert model(torch.zeros(2, 64)).shape == (2, 10)
+
+
+def test_boston_linear_logs_regression_metrics_and_figures(train, store):
+    train("experiment=boston_linear", "name=e2e_boston")
+    run = store.only_run("e2e_boston")
+    assert run.info.status == "FINISHED"
+    for key in ("test/rmse", "test/mae", "test/r2", "val/rmse"):
+        assert key in run.data.metrics
+    assert 0.5 < run.data.metrics["test/r2"] < 1.0
+    assert artifact_paths(store, run.info.run_id, "figures") == [
+        "figures/learning_curves.png",
+        "figures/predicted_vs_actual.png",
+        "figures/residuals.png",
+    ]
+    assert artifact_paths(store, run.info.run_id, "checkpoints") == ["checkpoints/best.pt"]
+
+
+@pytest.mark.slow
+def test_gradient_descent_matches_closed_form_least_squares_on_real_boston(train, store):
+    """Stage 1's point: the hand-written loop finds the least-squares solution."""
+    train("experiment=boston_linear", "name=e2e_parity")
+    train("experiment=boston_linear", "name=e2e_parity", "model=sklearn_linear")
+    by_model = {run.data.tags["model"]: run.data.metrics for run in store.runs("e2e_parity")}
+    descent, closed_form = by_model["linear"]["test/rmse"], by_model["sklearn_linear"]["test/rmse"]
+    assert abs(descent - closed_form) / closed_form < 0.01, (descent, closed_form)
+
+
+def test_sklearn_path_logs_the_same_metrics_and_a_model(train, store):
+    train("model=sklearn_linear", "name=e2e_sklearn")
+    run = store.only_run("e2e_sklearn")
+    assert run.info.status == "FINISHED"
+    assert run.data.metrics["test/acc"] > 0.9
+    assert {"val/loss", "val/acc", "val/f1_macro", "test/f1_macro"} <= set(run.data.metrics)
+
+    import mlflow
+
+    mlflow.set_tracking_uri(store.uri)
+    estimator = mlflow.sklearn.load_model(f"runs:/{run.info.run_id}/model")
+    assert estimator.predict(torch.zeros(1, 64).numpy()).shape == (1,)
+
+
+def test_same_seed_gives_identical_metrics(train, store):
+    for _ in range(2):
+        train("name=e2e_repro", "debug=fast", "trainer.limit_train_batches=null", "seed=7")
+    first, second = (run.data.metrics for run in store.runs("e2e_repro"))
+    for key in ("val/loss", "val/acc", "test/loss", "test/acc", "train/loss"):
+        assert first[key] == second[key], key
+
+
+def test_different_seeds_give_different_splits_and_weights(train, store):
+    for seed in (1, 2):
+        train("name=e2e_seeds", "debug=fast", f"seed={seed}")
+    first, second = (run.data.metrics for run in store.runs("e2e_seeds"))
+    assert first["test/loss"] != second["test/loss"]
+
+
+def test_checkpoints_are_plain_and_load_with_weights_only(train, store, tmp_path):
+    train("name=e2e_ckpt", "debug=fast")
+    run = store.only_run("e2e_ckpt")
+    folder = run.data.tags["checkpoint_dir"]
+    state = torch.load(f"{folder}/{checkpoint.LAST}", weights_only=True)
+    assert state["epoch"] == 2 and state["run_id"] == run.info.run_id
+    assert state["config"]["name"] == "e2e_ckpt"
+    assert not list(tmp_path.rglob("*.tmp")), "a temporary checkpoint file was left behind"
+
+
+@pytest.mark.parametrize("scheduler", ["cosine", "onecycle", "step"])
+def test_schedulers_change_the_logged_learning_rate(train, store, scheduler):
+    name = f"e2e_sched_{scheduler}"
+    extra = ["scheduler.step_size=1"] if scheduler == "step" else []
+    train(
+        f"name={name}",
+        f"scheduler={scheduler}",
+        "trainer.max_epochs=3",
+        *extra,
+        "logger.log_model=false",
+    )
+    run = store.only_run(name)
+    rates = [
+        point.value for point in store.client().get_metric_history(run.info.run_id, "train/lr")
+    ]
+    assert len(rates) == 3 and len(set(rates)) == 3, rates
