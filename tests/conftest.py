@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+# The real data sets: ML_EXPERIMENTS_DATA_DIR if set, else the shared folder beside the project.
+SHARED_DATA = Path(
+    os.environ.get("ML_EXPERIMENTS_DATA_DIR", PROJECT_ROOT.parent / "shared" / "data")
+)
 
 
 @dataclass
@@ -53,8 +56,9 @@ def shared_data() -> Path:
     """The real data sets beside the project. Missing data fails the test, never skips it."""
     if not (SHARED_DATA / "boston" / "boston.csv").is_file():
         pytest.fail(
-            f"the real data sets are expected in {SHARED_DATA} (see README: data directory); "
-            "they are missing, so the real-data tests cannot run"
+            f"the real data sets are expected in {SHARED_DATA} (boston/boston.csv, MNIST/raw/...); "
+            "they are missing, so the real-data tests cannot run. Set ML_EXPERIMENTS_DATA_DIR "
+            "to the folder that holds them."
         )
     return SHARED_DATA
 
