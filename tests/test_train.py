@@ -13,7 +13,8 @@ def artifact_paths(store, run_id: str, folder: str | None = None) -> list[str]:
 
 
 def test_default_run_trains_evaluates_and_logs_everything(train, store):
-    train("name=e2e_default", "trainer.max_epochs=6")
+    result = train("name=e2e_default", "trainer.max_epochs=6")
+    assert "epochs:" not in result.output  # no progress bar when output is not a terminal
     run = store.only_run("e2e_default")
     assert run.info.status == "FINISHED"
     assert run.info.run_name == "e2e_default: mlp on digits"
@@ -103,7 +104,8 @@ def test_different_seeds_give_different_splits_and_weights(train, store):
 
 
 def test_checkpoints_are_plain_and_load_with_weights_only(train, store, tmp_path):
-    train("name=e2e_ckpt", "debug=fast")
+    result = train("name=e2e_ckpt", "debug=fast", "trainer.progress_bar=true")
+    assert "epochs: 100%" in result.output
     run = store.only_run("e2e_ckpt")
     folder = run.data.tags["checkpoint_dir"]
     state = torch.load(f"{folder}/{checkpoint.LAST}", weights_only=True)

@@ -93,9 +93,16 @@ class Trainer:
 
     def fit(self) -> FitResult:
         settings = self.settings
+        first = self.state.epoch + 1  # past 1 when resuming
+        epochs = [] if self.state.stopped_early else range(first, settings.max_epochs + 1)
+        bar = _progress(epochs, "epochs", settings.progress_bar, keep=True)
         with torch.autograd.set_detect_anomaly(settings.detect_anomaly):
-            while self.state.epoch < settings.max_epochs and not self.state.stopped_early:
-                self.run_epoch(self.state.epoch + 1)
+            for epoch in bar:
+                metrics = self.run_epoch(epoch)
+                shown = {key: f"{metrics[key]:.4g}" for key in metrics if key.startswith("val/")}
+                bar.set_postfix(shown | {"train/loss": f"{metrics['train/loss']:.4g}"})
+                if self.state.stopped_early:
+                    break
         self.model.load_state_dict(self.best_weights)
         test_metrics, test_outputs = self.evaluate(self.data.test)
         best = self.checkpoint_dir / checkpoint.BEST
@@ -107,7 +114,7 @@ class Trainer:
             best if best.exists() else None,
         )
 
-    def run_epoch(self, epoch: int) -> None:
+    def run_epoch(self, epoch: int) -> dict[str, float]:
         started = time.perf_counter()
         learning_rate = self.optimizer.param_groups[0]["lr"]
         train_loss = self.train_one_epoch(epoch)
@@ -127,6 +134,7 @@ class Trainer:
         self._report(epoch, metrics)
         if self.settings.checkpoint.enabled:
             self.save_checkpoints(improved)
+        return metrics
 
     def train_one_epoch(self, epoch: int) -> float:
         self.model.train()
@@ -142,9 +150,9 @@ class Trainer:
         seen = 0
         batches = _progress(
             split.batches(batch_size, generator=self.data_order),
+            f"epoch {epoch}",
+            self.settings.progress_bar,
             total=total_batches,
-            description=f"epoch {epoch}",
-            enabled=self.settings.progress_bar,
         )
         for index, (inputs, targets) in enumerate(batches):
             if index == total_batches:
@@ -295,11 +303,11 @@ def _diverged_message(metric: str, value: float, epoch: int) -> str:
     )
 
 
-def _progress(iterable, total: int, description: str, enabled: bool | None):
-    """A tqdm bar on a terminal (or when forced on); the bare iterable otherwise."""
-    show = sys.stderr.isatty() if enabled is None else enabled
-    if not show:
-        return iterable
+def _progress(iterable, description: str, enabled: bool | None, total=None, keep=False):
+    """A tqdm bar on a terminal (or when forced on); silent otherwise, e.g. in log files."""
     from tqdm import tqdm
 
-    return tqdm(iterable, total=total, desc=description, leave=False, file=sys.stderr)
+    show = sys.stderr.isatty() if enabled is None else enabled
+    return tqdm(
+        iterable, desc=description, total=total, leave=keep, disable=not show, file=sys.stderr
+    )
