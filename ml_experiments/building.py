@@ -5,6 +5,8 @@ from typing import Any
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from ml_experiments.errors import ConfigError
+
 # Keys that describe a component for people and logs, not arguments of its constructor.
 DESCRIPTIVE_KEYS = ("name",)
 
@@ -23,5 +25,12 @@ def build(
     The runtime arguments are passed to the call, not through Hydra, which would
     turn objects such as dataclasses into dicts.
     """
-    factory = instantiate(plain_options(node, drop), _partial_=True, _convert_="all")
-    return factory(**runtime_arguments)
+    options = plain_options(node, drop)
+    factory = instantiate(options, _partial_=True, _convert_="all")
+    try:
+        return factory(**runtime_arguments)
+    except (ValueError, TypeError) as error:  # e.g. torch: "Invalid dropout probability"
+        raise ConfigError(
+            f"{options['_target_']} rejected its options: {error}. Check the keys under "
+            f"{node._key()}."
+        ) from error

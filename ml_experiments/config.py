@@ -33,11 +33,6 @@ class DeviceType(Enum):
     mps = "mps"
 
 
-class MonitorMode(Enum):
-    min = "min"
-    max = "max"
-
-
 class Interval(Enum):
     epoch = "epoch"
     step = "step"
@@ -47,6 +42,12 @@ class Activation(Enum):
     relu = "relu"
     gelu = "gelu"
     tanh = "tanh"
+
+
+class InvertMode(Enum):
+    auto = "auto"  # invert images whose border is mostly light
+    always = "always"
+    never = "never"
 
 
 class NumericImputer(Enum):
@@ -93,6 +94,30 @@ class BostonDatasetConfig(CsvDatasetConfig):
     download: bool = True
 
 
+@dataclass
+class AugmentConfig:
+    """Training-time augmentation, applied to whole batches on the training device."""
+
+    crop_padding: int = 0
+    flip: bool = False
+    erasing: float = 0.0  # probability per image
+    rotate_degrees: float = 0.0
+    scale: float = 0.0
+
+
+@dataclass
+class ImageDatasetConfig:
+    _target_: str = "ml_experiments.data.vision.load_torchvision_images"
+    name: str = MISSING
+    source: str = MISSING  # which torchvision set: mnist or fashion_mnist
+    root: str = MISSING
+    download: bool = True
+    val_size: int = 5000  # images held out of the training set for validation
+    train_subset: int | None = None  # train on this many images only (quick runs)
+    test_subset: int | None = None
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+
 # --- models -----------------------------------------------------------------
 
 
@@ -110,6 +135,25 @@ class MlpModelConfig:
     dropout: float = 0.1
     activation: Activation = Activation.relu
     batch_norm: bool = False
+
+
+@dataclass
+class SimpleCnnConfig:
+    _target_: str = "ml_experiments.models.cnn.SimpleCNN"
+    name: str = "simple_cnn"
+    channels: list[int] = field(default_factory=lambda: [32, 64])
+    hidden: int = 128
+    dropout: float = 0.25
+
+
+@dataclass
+class DeepCnnConfig:
+    _target_: str = "ml_experiments.models.cnn.DeepCNN"
+    name: str = "deep_cnn"
+    channels: list[int] = field(default_factory=lambda: [32, 64, 128])
+    convs_per_stage: int = 2
+    batch_norm: bool = True
+    dropout: float = 0.2
 
 
 @dataclass
@@ -199,7 +243,6 @@ class OneCycleSchedulerConfig(SchedulerConfig):
 @dataclass
 class PlateauSchedulerConfig(SchedulerConfig):
     _target_: str | None = "torch.optim.lr_scheduler.ReduceLROnPlateau"
-    mode: MonitorMode = MonitorMode.min
     factor: float = 0.1
     patience: int = 5
     threshold: float = 1e-4
@@ -232,8 +275,9 @@ class TrainerConfig:
     max_epochs: int = 20
     batch_size: int = 64
     eval_batch_size: int = 1024
-    monitor: str = "val/loss"  # drives early stopping, the best checkpoint and plateau
-    monitor_mode: MonitorMode = MonitorMode.min
+    # Drives early stopping, the best checkpoint and plateau; whether lower or higher
+    # is better follows from the metric (loss, rmse, mae: lower; acc, f1_macro, r2: higher).
+    monitor: str = "val/loss"
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
     gradient_clip_norm: float | None = None
     label_smoothing: float = 0.0
@@ -277,16 +321,42 @@ class Config:
     paths: PathsConfig = field(default_factory=PathsConfig)
 
 
+@dataclass
+class LoadModelConfig:
+    """Which trained model to load: an MLflow run id or a checkpoint file."""
+
+    run_id: str | None = None
+    checkpoint: str | None = None
+    tracking_uri: str = MISSING
+    batch_size: int = 1024
+    paths: PathsConfig = field(default_factory=PathsConfig)
+
+
+@dataclass
+class EvaluateConfig(LoadModelConfig):
+    split: str = "test"  # test or val
+
+
+@dataclass
+class PredictConfig(LoadModelConfig):
+    inputs: str = MISSING  # an image file or a folder of them
+    invert: InvertMode = InvertMode.auto
+    top_k: int = 3
+
+
 SCHEMAS: dict[str, dict[str, type]] = {
     "dataset": {
         "digits": DigitsDatasetConfig,
         "csv": CsvDatasetConfig,
         "boston": BostonDatasetConfig,
+        "image": ImageDatasetConfig,
     },
     "model": {
         "linear": LinearModelConfig,
         "mlp": MlpModelConfig,
         "sklearn_linear": SklearnLinearModelConfig,
+        "simple_cnn": SimpleCnnConfig,
+        "deep_cnn": DeepCnnConfig,
     },
     "optimizer": {"sgd": SgdConfig, "adam": AdamConfig, "adamw": AdamWConfig},
     "scheduler": {
@@ -311,6 +381,8 @@ def register_configs() -> None:
     """Put every schema in the ConfigStore and register the `${project_root:}` resolver."""
     store = ConfigStore.instance()
     store.store(name="config_schema", node=Config)
+    store.store(name="evaluate_schema", node=EvaluateConfig)
+    store.store(name="predict_schema", node=PredictConfig)
     for group, schemas in SCHEMAS.items():
         for name, schema in schemas.items():
             store.store(group=f"schemas/{group}", name=name, node=schema)

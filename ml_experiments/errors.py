@@ -4,6 +4,11 @@
 run they happen in ends FAILED with the message and traceback as artifacts.
 """
 
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class UserError(Exception):
     """A problem with the user's config, data or files, not a bug."""
@@ -35,3 +40,13 @@ class StopRequested(BaseException):
     def __init__(self, signum: int):
         super().__init__(f"stopped by signal {signum}")
         self.signum = signum
+
+
+@contextmanager
+def exit_on_user_error(log: logging.Logger) -> Iterator[None]:
+    """For command-line tools: print a UserError's message, no traceback, and exit 1."""
+    try:
+        yield
+    except UserError as error:
+        log.error("%s", error)
+        sys.exit(1)

@@ -7,8 +7,10 @@ check config -> seed, device -> open MLflow run -> data -> model
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
@@ -20,8 +22,8 @@ from ml_experiments.engine import checkpoint
 from ml_experiments.engine.loop import Trainer
 from ml_experiments.engine.metrics import confusion_matrix
 from ml_experiments.engine.schedules import build_schedule
-from ml_experiments.engine.sklearn_fit import fit_and_test
-from ml_experiments.errors import ConfigError
+from ml_experiments.engine.sklearn_fit import features, fit_and_test
+from ml_experiments.errors import CheckpointError, ConfigError
 from ml_experiments.tracking import RunContext, RunLogger
 from ml_experiments.validation import check_config, check_metric_names
 
@@ -44,6 +46,7 @@ def run(cfg: DictConfig, context: RunContext) -> float:
         check_metric_names(cfg, data.meta.task, trains_with_torch)
         if resume_from is None:
             run_logger.log_params(_data_params(data))
+            run_logger.log_dict(asdict(data.meta), "dataset_meta.json")
         if trains_with_torch:
             metrics = _train_torch(cfg, model, data, device, run_logger, resume_from)
         else:
@@ -66,7 +69,9 @@ def _train_torch(cfg, model, data: DataBundle, device, run_logger: RunLogger, re
     if settings.limit_train_batches is not None:
         steps_per_epoch = min(steps_per_epoch, settings.limit_train_batches)
     _check_onecycle_steps(cfg.scheduler, steps_per_epoch)
-    schedule = build_schedule(cfg.scheduler, optimizer, settings.max_epochs, steps_per_epoch)
+    schedule = build_schedule(
+        cfg.scheduler, optimizer, settings.max_epochs, steps_per_epoch, settings.monitor
+    )
     trainer = Trainer(
         model,
         data,
@@ -79,6 +84,9 @@ def _train_torch(cfg, model, data: DataBundle, device, run_logger: RunLogger, re
         checkpoint_extras={
             "run_id": run_logger.run_id,
             "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
+            # Unresolved, so a loader can point it at another data directory.
+            "config_unresolved": OmegaConf.to_container(cfg, resolve=False, enum_to_str=True),
+            "meta": asdict(data.meta),
         },
     )
     if resume_from is not None:
@@ -89,14 +97,14 @@ def _train_torch(cfg, model, data: DataBundle, device, run_logger: RunLogger, re
     run_logger.log_metrics(metrics, result.state.epoch)
 
     if cfg.logger.log_figures:
-        run_logger.log_figure(
-            viz.learning_curves(result.state.history, settings.monitor), "learning_curves"
-        )
+        quality = "val/acc" if data.meta.task == CLASSIFICATION else "val/rmse"
+        run_logger.log_figure(viz.learning_curves(result.state.history, quality), "learning_curves")
         _log_prediction_figures(run_logger, data, result.test_outputs)
     if cfg.logger.log_checkpoint and result.best_checkpoint is not None:
         run_logger.log_artifact(result.best_checkpoint, "checkpoints")
     if cfg.logger.log_model:
-        run_logger.log_torch_model(result.model, data.test.x[:5].cpu().numpy())
+        example = data.prepare_batch(data.test.x[:5], False)
+        run_logger.log_torch_model(result.model, example.cpu().numpy())
     # The epoch metrics of the best epoch: those weights were restored and tested.
     best = result.state.best_epoch - 1
     return {key: values[best] for key, values in result.state.history.items()} | metrics
@@ -108,25 +116,42 @@ def _train_sklearn(cfg, estimator, data: DataBundle, run_logger: RunLogger) -> d
     if cfg.logger.log_figures:
         _log_prediction_figures(run_logger, data, result.test_outputs)
     if cfg.logger.log_model:
-        run_logger.log_sklearn_model(result.estimator, data.test.x[:5].numpy())
+        run_logger.log_sklearn_model(result.estimator, features(data, data.test)[:5])
     return result.metrics
 
 
 def _log_prediction_figures(run_logger: RunLogger, data: DataBundle, outputs: torch.Tensor) -> None:
-    targets = data.test.y.cpu()
+    targets = data.test.y.cpu().numpy()
     outputs = outputs.cpu()
     meta = data.meta
-    if meta.task == CLASSIFICATION:
-        counts = confusion_matrix(outputs.argmax(dim=1), targets, meta.num_classes)
-        run_logger.log_figure(
-            viz.confusion_matrix(counts.numpy(), meta.class_names), "confusion_matrix"
-        )
+    if meta.task != CLASSIFICATION:
+        predictions = outputs.numpy()
+        figure = viz.predicted_vs_actual(predictions, targets, "target")
+        run_logger.log_figure(figure, "predicted_vs_actual")
+        run_logger.log_figure(viz.residuals(predictions, targets), "residuals")
         return
-    predictions, actual = outputs.numpy(), targets.numpy()
-    run_logger.log_figure(
-        viz.predicted_vs_actual(predictions, actual, "target"), "predicted_vs_actual"
-    )
-    run_logger.log_figure(viz.residuals(predictions, actual), "residuals")
+    predicted = outputs.argmax(dim=1)
+    counts = confusion_matrix(predicted, torch.as_tensor(targets), meta.num_classes).numpy()
+    run_logger.log_figure(viz.confusion_matrix(counts, meta.class_names), "confusion_matrix")
+    run_logger.log_figure(viz.per_class_accuracy(counts, meta.class_names), "per_class_accuracy")
+    if len(meta.input_shape) == 3:  # images: show them
+        _log_image_figures(run_logger, data, outputs, predicted.numpy(), targets)
+
+
+def _log_image_figures(run_logger, data: DataBundle, outputs, predicted, targets) -> None:
+    names = data.meta.class_names
+    images = data.prepare_batch(data.test.x[:32], False).cpu().numpy()
+    grid = viz.prediction_grid(images, targets[:32], predicted[:32], names)
+    run_logger.log_figure(grid, "test_predictions")
+    confidence = torch.softmax(outputs, dim=1).max(dim=1).values.numpy()
+    wrong = np.flatnonzero(predicted != targets)
+    surest = wrong[np.argsort(-confidence[wrong])][:16]
+    if len(surest):
+        images = data.prepare_batch(data.test.x[torch.as_tensor(surest)], False).cpu().numpy()
+        figure = viz.confidently_wrong(
+            images, targets[surest], predicted[surest], confidence[surest], names
+        )
+        run_logger.log_figure(figure, "confidently_wrong")
 
 
 def _data_params(data: DataBundle) -> dict:
@@ -152,8 +177,14 @@ def _resume_checkpoint(cfg: DictConfig) -> dict:
     else:
         path = Path(target)
     state = checkpoint.load(path)
-    best_path = path.parent / checkpoint.BEST
-    best_weights = checkpoint.load(best_path)["model"] if best_path.exists() else state["model"]
+    current = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    mismatches = checkpoint.resume_mismatches(state["config"], current)
+    if mismatches:
+        raise CheckpointError(
+            f"{path} was trained with other options; resuming would not continue the same "
+            "run:\n  - " + "\n  - ".join(mismatches) + "\nResume with the original options."
+        )
+    best_weights = checkpoint.best_weights_beside(path, state)
     return {"path": path, "state": state, "best_weights": best_weights, "run_id": state["run_id"]}
 
 

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -43,12 +44,22 @@ def run_name(cfg: DictConfig, context: RunContext) -> str:
     return name if context.job_number is None else f"{name} #{context.job_number}"
 
 
-def artifact_root_for(tracking_uri: str) -> str | None:
-    """For a local SQLite store, artifacts go beside the database file, not into ./mlruns."""
-    if not tracking_uri.startswith("sqlite:///"):
-        return None  # a server decides where artifacts go
-    database = Path(tracking_uri.removeprefix("sqlite:///"))
-    return (database.parent / "mlartifacts").as_uri()
+def artifact_root_for(tracking_uri: str, outputs_dir: str) -> str | None:
+    """Where a new experiment keeps its artifacts: never the cwd-relative ./mlruns.
+
+    A local SQLite store keeps them beside the database file; another database
+    (PostgreSQL, MySQL) under the outputs folder; a tracking server decides itself.
+    """
+    if tracking_uri.startswith(("http://", "https://", "databricks")):
+        return None
+    if tracking_uri.startswith("sqlite:///"):
+        return (_sqlite_path(tracking_uri).parent / "mlartifacts").as_uri()
+    return (Path(outputs_dir).resolve() / "mlartifacts").as_uri()
+
+
+def _sqlite_path(tracking_uri: str) -> Path:
+    # sqlite:///relative.db is relative to the working directory, as MLflow reads it.
+    return Path(tracking_uri.removeprefix("sqlite:///")).resolve()
 
 
 def prepare_store(tracking_uri: str) -> None:
@@ -56,7 +67,7 @@ def prepare_store(tracking_uri: str) -> None:
     import mlflow
 
     if tracking_uri.startswith("sqlite:///"):
-        folder = Path(tracking_uri.removeprefix("sqlite:///")).parent
+        folder = _sqlite_path(tracking_uri).parent
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -67,15 +78,20 @@ def prepare_store(tracking_uri: str) -> None:
     mlflow.set_tracking_uri(tracking_uri)
 
 
-def experiment_id_for(name: str, tracking_uri: str) -> str:
+def experiment_id_for(name: str, artifact_root: str | None) -> str:
     import mlflow
     from mlflow.exceptions import MlflowException
 
     experiment = mlflow.get_experiment_by_name(name)
     if experiment is not None:
+        if experiment.lifecycle_stage == "deleted":
+            raise UserError(
+                f"the MLflow experiment {name!r} was deleted. Restore it with `mlflow experiments "
+                f"restore --experiment-id {experiment.experiment_id}`, purge it with `mlflow gc`, "
+                "or log under another name: name=<new name>."
+            )
         return experiment.experiment_id
-    root = artifact_root_for(tracking_uri)
-    location = None if root is None else f"{root}/{_safe_folder_name(name)}"
+    location = None if artifact_root is None else f"{artifact_root}/{_safe_folder_name(name)}"
     try:
         return mlflow.create_experiment(name, artifact_location=location)
     except MlflowException:
@@ -83,9 +99,24 @@ def experiment_id_for(name: str, tracking_uri: str) -> str:
         return mlflow.get_experiment_by_name(name).experiment_id
 
 
+def without_credentials(uri: str) -> str:
+    """The URI with any user:password@ removed, fit to be logged."""
+    parts = urlsplit(uri)
+    if "@" not in parts.netloc:
+        return uri
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
+
+
+def loggable_config(cfg: DictConfig) -> dict:
+    """The resolved config as a plain dict, with credentials taken out of the store URI."""
+    plain = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    plain["logger"]["tracking_uri"] = without_credentials(plain["logger"]["tracking_uri"])
+    return plain
+
+
 def flat_params(cfg: DictConfig) -> dict[str, str]:
     """The resolved config as `group.key` -> value, the way MLflow params want it."""
-    plain = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    plain = loggable_config(cfg)
     flat: dict[str, str] = {}
 
     def walk(node: Any, prefix: str) -> None:
@@ -158,6 +189,11 @@ class RunLogger:
 
         mlflow.log_params(params)
 
+    def log_dict(self, values: dict, name: str) -> None:
+        import mlflow
+
+        mlflow.log_dict(values, name)
+
     def log_figure(self, figure, name: str) -> None:
         import matplotlib.pyplot as plt
         import mlflow
@@ -208,32 +244,34 @@ def tracked_run(
 
     prepare_store(cfg.logger.tracking_uri)
     if resume_run_id is None:
-        experiment_id = experiment_id_for(cfg.logger.experiment_name, cfg.logger.tracking_uri)
+        artifact_root = artifact_root_for(cfg.logger.tracking_uri, cfg.paths.outputs_dir)
+        experiment_id = experiment_id_for(cfg.logger.experiment_name, artifact_root)
         run = mlflow.start_run(
             experiment_id=experiment_id, run_name=run_name(cfg, context), tags=_tags(cfg, context)
         )
-        mlflow.log_params(flat_params(cfg))
-        _log_config_files(cfg, context)
+        log_folder = "logs"
     else:
         run = mlflow.start_run(run_id=resume_run_id)
-        mlflow.set_tag("resumed_in", str(context.output_dir))
-    log.info("MLflow run %s in %s", run.info.run_id, cfg.logger.tracking_uri)
+        log_folder = f"logs/resumed_{context.output_dir.name}"  # keep the first part's log
+    log.info("MLflow run %s in %s", run.info.run_id, without_credentials(cfg.logger.tracking_uri))
+    # From here on the run exists: whatever happens, it must end with a status.
     try:
         with _sigterm_stops_run():
+            if resume_run_id is None:
+                mlflow.log_params(flat_params(cfg))
+                _log_config_files(cfg, context)
+            else:
+                mlflow.set_tag("resumed_in", str(context.output_dir))
             yield RunLogger(run.info.run_id)
     except (KeyboardInterrupt, StopRequested) as stop:
-        _end_run(context, "KILLED", reason=f"{type(stop).__name__}: {stop}")
+        _end_run(context, log_folder, "KILLED", reason=f"{type(stop).__name__}: {stop}")
         raise
     except BaseException as error:
-        _end_run(
-            context,
-            "FAILED",
-            reason=f"{type(error).__name__}: {error}",
-            trace=traceback.format_exc(),
-        )
+        reason = f"{type(error).__name__}: {error}"
+        _end_run(context, log_folder, "FAILED", reason=reason, trace=traceback.format_exc())
         raise
     else:
-        _end_run(context, "FINISHED")
+        _end_run(context, log_folder, "FINISHED")
 
 
 def _tags(cfg: DictConfig, context: RunContext) -> dict[str, str]:
@@ -252,13 +290,16 @@ def _tags(cfg: DictConfig, context: RunContext) -> dict[str, str]:
 def _log_config_files(cfg: DictConfig, context: RunContext) -> None:
     import mlflow
 
-    mlflow.log_text(OmegaConf.to_yaml(cfg, resolve=True), "config/config_resolved.yaml")
+    resolved = OmegaConf.to_yaml(OmegaConf.create(loggable_config(cfg)))
+    mlflow.log_text(resolved, "config/config_resolved.yaml")
     hydra_dir = context.output_dir / ".hydra"
     if hydra_dir.is_dir():
         mlflow.log_artifacts(str(hydra_dir), "config/hydra")
 
 
-def _end_run(context: RunContext, status: str, reason: str = "", trace: str = "") -> None:
+def _end_run(
+    context: RunContext, log_folder: str, status: str, reason: str = "", trace: str = ""
+) -> None:
     """Save the log (and the failure), then set the final status. Never masks the real error."""
     import mlflow
 
@@ -270,12 +311,14 @@ def _end_run(context: RunContext, status: str, reason: str = "", trace: str = ""
         for handler in logging.getLogger().handlers:
             handler.flush()
         for log_file in context.output_dir.glob("*.log"):
-            mlflow.log_artifact(str(log_file), "logs")
+            mlflow.log_artifact(str(log_file), log_folder)
     except Exception:  # the store may be the thing that failed
         log.exception("could not save the log and error artifacts of the run")
-    finally:
+    try:
         mlflow.end_run(status=status)
         log.info("MLflow run ended %s", status)
+    except Exception:  # never let a store failure hide the error that ended the run
+        log.exception("could not mark the MLflow run %s", status)
 
 
 @contextmanager

@@ -40,7 +40,7 @@ def main(cfg: DictConfig) -> float:
         return run(cfg, context)
     except UserError as error:
         if in_sweep:
-            raise  # the sweeper records the job as failed and goes on
+            raise  # for the launcher to record the job as failed; the sweeper decides the rest
         log.error("%s", error)
         sys.exit(1)
     except StopRequested as stop:

@@ -23,6 +23,8 @@ def check_config(cfg: DictConfig) -> None:
     problems += _split_problems(cfg.dataset)
     problems += _optimizer_problems(cfg.optimizer)
     problems += _scheduler_problems(cfg.scheduler, cfg.trainer.max_epochs)
+    if cfg.device.threads is not None and cfg.device.threads < 1:
+        problems.append(f"device.threads must be null or at least 1, got {cfg.device.threads}")
     if problems:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
 
@@ -138,6 +140,8 @@ def _scheduler_problems(scheduler: DictConfig, max_epochs: int) -> list[str]:
                 f"scheduler.epochs={scheduler.epochs} is below trainer.max_epochs={max_epochs}: "
                 "the one-cycle schedule would end before training does; leave it null"
             )
+    if scheduler.get("step_size") is not None and scheduler.step_size < 1:
+        problems.append(f"scheduler.step_size must be at least 1, got {scheduler.step_size}")
     if target.endswith("ReduceLROnPlateau") and scheduler.interval.value != "epoch":
         problems.append("scheduler=plateau reacts to the validation metric: set interval=epoch")
     return problems

@@ -11,11 +11,11 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 
-def learning_curves(history: dict[str, list[float]], monitor: str) -> Figure:
-    """Loss (train and validation), the monitored metric, and the learning rate per epoch."""
+def learning_curves(history: dict[str, list[float]], quality_metric: str) -> Figure:
+    """Loss (train and validation), a quality metric (accuracy, RMSE) and the learning rate."""
     panels = [("loss", ["train/loss", "val/loss"])]
-    if monitor not in ("val/loss", "train/loss"):
-        panels.append((monitor, [monitor]))
+    if quality_metric in history:
+        panels.append((quality_metric, [quality_metric]))
     panels.append(("learning rate", ["train/lr"]))
     figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.8))
     for axis, (title, keys) in zip(np.atleast_1d(axes), panels, strict=True):
@@ -83,5 +83,67 @@ def confusion_matrix(counts: np.ndarray, class_names: list[str]) -> Figure:
                 fontsize=8,
             )
     axis.set_title("test set confusion matrix")
+    figure.tight_layout()
+    return figure
+
+
+def prediction_grid(
+    images: np.ndarray, true: np.ndarray, predicted: np.ndarray, class_names: list[str]
+) -> Figure:
+    """Test images with their true and predicted labels; mistakes in red."""
+    return _image_panels(
+        images,
+        [
+            (
+                f"{class_names[p]}" if p == t else f"{class_names[p]}\n(true: {class_names[t]})",
+                p == t,
+            )
+            for t, p in zip(true, predicted, strict=True)
+        ],
+        "test predictions (red: wrong)",
+    )
+
+
+def confidently_wrong(
+    images: np.ndarray,
+    true: np.ndarray,
+    predicted: np.ndarray,
+    confidence: np.ndarray,
+    class_names: list[str],
+) -> Figure:
+    """The mistakes the model was surest of, most confident first."""
+    titles = [
+        (f"{class_names[p]} {c:.0%}\n(true: {class_names[t]})", False)
+        for t, p, c in zip(true, predicted, confidence, strict=True)
+    ]
+    return _image_panels(images, titles, "most confidently wrong test predictions")
+
+
+def per_class_accuracy(counts: np.ndarray, class_names: list[str]) -> Figure:
+    """Share of each true class predicted correctly, from a confusion matrix."""
+    accuracy = counts.diagonal() / np.maximum(counts.sum(axis=1), 1)
+    figure, axis = plt.subplots(figsize=(max(5, 0.6 * len(class_names) + 2), 3.8))
+    bars = axis.bar(range(len(class_names)), accuracy, color="tab:blue")
+    axis.bar_label(bars, labels=[f"{value:.1%}" for value in accuracy], fontsize=7)
+    axis.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right")
+    axis.set_ylim(min(0.5, accuracy.min() - 0.05), 1.02)
+    axis.set_ylabel("test accuracy")
+    axis.set_title("per-class accuracy")
+    figure.tight_layout()
+    return figure
+
+
+def _image_panels(images: np.ndarray, titles: list[tuple[str, bool]], heading: str) -> Figure:
+    """Images (N, C, H, W) in [0, 1] on a grid, each with a title (green if ok, else red)."""
+    columns = min(8, max(len(images), 1))
+    rows = max(1, -(-len(images) // columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.9 * rows), squeeze=False)
+    for axis in axes.flat:
+        axis.axis("off")
+    for axis, image, (title, correct) in zip(axes.flat, images, titles, strict=False):
+        picture = image.transpose(1, 2, 0)
+        axis.imshow(picture.squeeze(-1) if picture.shape[-1] == 1 else picture, cmap="gray")
+        axis.set_title(title, fontsize=8, color="tab:green" if correct else "tab:red")
+    figure.suptitle(heading)
     figure.tight_layout()
     return figure

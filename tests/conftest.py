@@ -69,23 +69,36 @@ class Result:
     output: str  # stdout and stderr together
 
 
+def run_module(
+    module: str,
+    overrides: tuple[str, ...] | list[str],
+    store: Store,
+    data_dir: Path,
+    outputs: Path,
+    expect_success: bool = True,
+    timeout: float = 300,
+) -> Result:
+    """`python -m ml_experiments.<module> overrides...` against the test store and data."""
+    completed = subprocess.run(
+        [sys.executable, "-m", f"ml_experiments.{module}", *train_arguments(outputs, overrides)],
+        cwd=PROJECT_ROOT,
+        env=train_environment(store, data_dir),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    result = Result(completed.returncode, completed.stdout + completed.stderr)
+    if expect_success:
+        assert result.returncode == 0, result.output[-4000:]
+    return result
+
+
 @pytest.fixture
 def train(store: Store, shared_data: Path, tmp_path: Path):
     """Run the real entry point with overrides; outputs go to a temporary folder."""
 
     def run(*overrides: str, expect_success: bool = True, timeout: float = 300) -> Result:
-        completed = subprocess.run(
-            [sys.executable, "-m", "ml_experiments.train", *train_arguments(tmp_path, overrides)],
-            cwd=PROJECT_ROOT,
-            env=train_environment(store, shared_data),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        result = Result(completed.returncode, completed.stdout + completed.stderr)
-        if expect_success:
-            assert result.returncode == 0, result.output[-4000:]
-        return result
+        return run_module("train", overrides, store, shared_data, tmp_path, expect_success, timeout)
 
     return run
 

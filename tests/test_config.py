@@ -23,6 +23,7 @@ from ml_experiments.validation import check_config
 from .conftest import PROJECT_ROOT
 
 CONF = PROJECT_ROOT / "conf"
+IMAGE_MODELS = {"simple_cnn", "deep_cnn"}
 register_configs()
 
 
@@ -55,7 +56,7 @@ def test_dataset_option_builds(option, shared_data, tmp_path):
     check_config(cfg)
     data = build(cfg.dataset, drop=(), seed=cfg.seed)
     total = len(data.train) + len(data.val) + len(data.test)
-    assert total == data.summary.get("rows_used", data.summary.get("rows"))
+    assert total == data.summary["rows_used"]
     assert data.train.x.shape[1:] == data.meta.input_shape
     assert data.meta.name == option
 
@@ -65,12 +66,28 @@ def test_dataset_option_builds(option, shared_data, tmp_path):
 def test_model_option_builds_for_each_task(option, task):
     cfg = compose_config([f"model={option}"])
     classes = ["a", "b", "c"] if task == "classification" else None
-    meta = DatasetMeta(name="toy", task=task, input_shape=(7,), class_names=classes)
+    shape = (1, 28, 28) if option in IMAGE_MODELS else (7,)
+    meta = DatasetMeta(
+        name="toy",
+        task=task,
+        input_shape=shape,
+        class_names=classes,
+        channel_mean=[0.5],
+        channel_std=[0.25],
+    )
     model = build(cfg.model, meta=meta)
     if isinstance(model, torch.nn.Module):
-        assert model(torch.zeros(4, 7)).shape == (4, meta.output_size)
+        assert model(torch.zeros(4, *shape)).shape == (4, meta.output_size)
     else:
         assert hasattr(model, "fit") and hasattr(model, "predict")
+
+
+@pytest.mark.parametrize("option", sorted(IMAGE_MODELS))
+def test_image_models_refuse_tabular_data(option):
+    cfg = compose_config([f"model={option}"])
+    meta = DatasetMeta(name="boston", task="regression", input_shape=(13,))
+    with pytest.raises(ConfigError, match=f"model={option} needs images"):
+        build(cfg.model, meta=meta)
 
 
 @pytest.mark.parametrize("optimizer", options("optimizer"))
@@ -170,6 +187,8 @@ def test_invalid_enum_value_is_rejected():
         (["dataset.val_fraction=0.6", "dataset.test_fraction=0.5"], "sum to less than 1"),
         (["trainer.batch_size=0"], "trainer.batch_size must be at least 1"),
         (["trainer.label_smoothing=1.0"], "label_smoothing"),
+        (["scheduler=step", "scheduler.step_size=0"], "scheduler.step_size must be at least 1"),
+        (["device.threads=0"], "device.threads must be null or at least 1"),
         (["dataset=csv"], "these keys need a value: dataset.path, dataset.target"),
     ],
 )

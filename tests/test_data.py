@@ -94,9 +94,15 @@ def test_missing_file_and_single_class_are_clear_errors(tmp_path):
     with pytest.raises(DataError, match="data file not found"):
         load_houses(tmp_path / "nope.csv")
     table = tmp_path / "one_class.csv"
-    table.write_text("x,label\n1,a\n2,a\n3,a\n4,a\n")
+    table.write_text("x,label\n" + "1,a\n" * 12)
     with pytest.raises(DataError, match="has a single class"):
         load_houses(table, target="label", task="classification")
+    table.write_text("x,label\n" + "1,a\n2,b\n" * 6 + "3,c\n")
+    with pytest.raises(DataError, match=r"fewer than 3 rows .* \{'c': 1\}"):
+        load_houses(table, target="label", task="classification")
+    table.write_text("x,y\n1,2\n")
+    with pytest.raises(DataError, match="at least 10 are needed"):
+        load_houses(table, target="y")
 
 
 def test_boston_without_file_or_download_says_where_it_looked(tmp_path):

@@ -120,8 +120,45 @@ def test_a_torch_file_that_is_not_a_checkpoint_is_refused(tmp_path):
 
 def test_rng_state_round_trip_repeats_the_draws():
     generator = torch.Generator().manual_seed(3)
-    saved = checkpoint.capture_rng_state(generator)
+    saved = checkpoint.capture_rng_state(generator, torch.device("cpu"))
     first = (torch.rand(3), torch.randperm(5, generator=generator))
-    checkpoint.restore_rng_state(saved, generator)
+    checkpoint.restore_rng_state(saved, generator, torch.device("cpu"))
     second = (torch.rand(3), torch.randperm(5, generator=generator))
     assert torch.equal(first[0], second[0]) and torch.equal(first[1], second[1])
+
+
+def test_store_credentials_are_not_logged():
+    from ml_experiments.tracking import artifact_root_for, without_credentials
+
+    assert without_credentials("postgresql://me:secret@db:5432/mlflow") == (
+        "postgresql://***@db:5432/mlflow"
+    )
+    assert without_credentials("sqlite:////tmp/m.db") == "sqlite:////tmp/m.db"
+    # A relative SQLite path is resolved against the working directory, as MLflow does.
+    assert artifact_root_for("sqlite:///rel/m.db", "/out").startswith("file:///")
+    assert artifact_root_for("postgresql://db/mlflow", "/out") == "file:///out/mlartifacts"
+    assert artifact_root_for("http://127.0.0.1:5000", "/out") is None
+
+
+def test_resume_mismatches_name_each_changed_option():
+    saved = {
+        "seed": 1,
+        "dataset": {"name": "d", "root": "/a"},
+        "model": {"width": 8},
+        "optimizer": {"lr": 0.1},
+        "scheduler": {"_target_": None},
+        "trainer": {"batch_size": 4, "max_epochs": 5},
+    }
+    now = {
+        **saved,
+        "dataset": {"name": "d", "root": "/b"},
+        "trainer": {"batch_size": 8, "max_epochs": 9},
+    }
+    assert checkpoint.resume_mismatches(saved, now) == [
+        "trainer.batch_size: 4 in the checkpoint, 8 now"
+    ]
+    cosine = {**now, "scheduler": {"_target_": "torch.optim.lr_scheduler.CosineAnnealingLR"}}
+    saved_cosine = {**saved, "scheduler": cosine["scheduler"]}
+    assert "trainer.max_epochs: 5 in the checkpoint, 9 now" in checkpoint.resume_mismatches(
+        saved_cosine, cosine
+    )

@@ -53,6 +53,8 @@ def test_missing_data_file_fails_and_says_where_it_looked(train, store, tmp_path
         (["paths.outputs_dir=/proc/none"], "cannot write the run's output folder /proc/none"),
         (["trainer.resume=/nonexistent/last.pt"], "checkpoint not found: /nonexistent/last.pt"),
         (["dataset=csv"], "these keys need a value: dataset.path, dataset.target"),
+        (["model.dropout=1.5"], "ml_experiments.models.tabular.MLP rejected its options"),
+        (["optimizer.betas=[1.5,0.999]"], "torch.optim.Adam rejected its options"),
     ],
 )
 def test_bad_input_gets_a_clear_message_and_no_traceback(train, overrides, message):
@@ -64,7 +66,7 @@ def test_bad_input_gets_a_clear_message_and_no_traceback(train, overrides, messa
 
 def test_csv_problems_name_the_column(train, tmp_path):
     table = tmp_path / "houses.csv"
-    table.write_text("rooms,price\n3,100\n4,cheap\n5,300\n2,150\n")
+    table.write_text("rooms,price\n" + "3,100\n4,cheap\n5,300\n2,150\n" * 3)
     missing = train(
         "dataset=csv", f"dataset.path={table}", "dataset.target=cost", expect_success=False
     )
@@ -84,17 +86,20 @@ def test_unreadable_checkpoint_is_refused(train, tmp_path):
     assert "Traceback" not in result.output
 
 
-def test_checkpoint_of_another_model_is_refused(train, store):
+def test_resume_with_other_options_is_refused(train, store):
     train("name=fail_ckpt", "debug=fast")
     run = store.only_run("fail_ckpt")
     result = train(
         "name=fail_ckpt",
         "debug=fast",
         "model.hidden_sizes=[8]",
+        "optimizer.lr=0.1",
         f"trainer.resume={run.info.run_id}",
         expect_success=False,
     )
-    assert "the checkpoint does not fit the model and optimizer of this config" in result.output
+    assert "was trained with other options" in result.output
+    assert "model.hidden_sizes: [128, 64] in the checkpoint, [8] now" in result.output
+    assert "optimizer.lr: 0.001 in the checkpoint, 0.1 now" in result.output
     assert "Traceback" not in result.output
 
 

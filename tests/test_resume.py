@@ -48,6 +48,8 @@ def test_killed_run_resumes_in_the_same_mlflow_run_with_identical_results(
     assert resumed.info.status == "FINISHED"
     steps = {p.step for p in store.client().get_metric_history(resumed.info.run_id, "val/loss")}
     assert steps == set(range(1, EPOCHS + 1))
+    logs = [item.path for item in store.client().list_artifacts(resumed.info.run_id, "logs")]
+    assert len(logs) == 1 and logs[0].startswith("logs/resumed_")  # the killed part wrote none
 
     train("name=resume_uninterrupted", *SETTINGS)
     uninterrupted = store.only_run("resume_uninterrupted")

@@ -37,7 +37,11 @@ def test_default_run_trains_evaluates_and_logs_everything(train, store):
         "checkpoints",
     }
     figures = artifact_paths(store, run.info.run_id, "figures")
-    assert figures == ["figures/confusion_matrix.png", "figures/learning_curves.png"]
+    assert figures == [
+        "figures/confusion_matrix.png",
+        "figures/learning_curves.png",
+        "figures/per_class_accuracy.png",
+    ]
     assert "config/config_resolved.yaml" in artifact_paths(store, run.info.run_id, "config")
     assert "config/hydra/overrides.yaml" in artifact_paths(store, run.info.run_id, "config/hydra")
     assert artifact_paths(store, run.info.run_id, "logs") == ["logs/train.log"]
@@ -112,6 +116,32 @@ def test_checkpoints_are_plain_and_load_with_weights_only(train, store, tmp_path
     assert state["epoch"] == 2 and state["run_id"] == run.info.run_id
     assert state["config"]["name"] == "e2e_ckpt"
     assert not list(tmp_path.rglob("*.tmp")), "a temporary checkpoint file was left behind"
+
+
+def test_accuracy_monitor_keeps_the_most_accurate_epoch(train, store):
+    train(
+        "name=e2e_monitor",
+        "trainer.monitor=val/acc",
+        "trainer.max_epochs=5",
+        "logger.log_model=false",
+        "optimizer.lr=0.01",
+    )
+    run = store.only_run("e2e_monitor")
+    history = store.client().get_metric_history(run.info.run_id, "val/acc")
+    best = max(history, key=lambda point: (point.value, -point.step))
+    assert run.data.metrics["best_epoch"] == best.step
+
+
+def test_batch_norm_survives_a_last_batch_of_one(train, store):
+    # 1,257 training rows in batches of 8 leave one row for the last batch.
+    train(
+        "name=e2e_lone",
+        "model.batch_norm=true",
+        "trainer.batch_size=8",
+        "trainer.max_epochs=1",
+        "logger.log_model=false",
+    )
+    assert store.only_run("e2e_lone").info.status == "FINISHED"
 
 
 @pytest.mark.parametrize("scheduler", ["cosine", "onecycle", "step"])

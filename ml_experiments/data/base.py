@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -22,6 +22,10 @@ class DatasetMeta:
     input_shape: tuple[int, ...]
     class_names: list[str] | None = None  # classification only
     feature_names: list[str] | None = None
+    # Images only: per-channel mean and std of the training pixels in [0, 1]; the
+    # models normalize with them, so a saved model takes plain [0, 1] images.
+    channel_mean: list[float] | None = None
+    channel_std: list[float] | None = None
 
     @property
     def num_classes(self) -> int | None:
@@ -73,6 +77,10 @@ class TensorSplit:
                 yield self.x[index], self.y[index]
 
 
+def unchanged(inputs: torch.Tensor, training: bool) -> torch.Tensor:
+    return inputs
+
+
 @dataclass
 class DataBundle:
     train: TensorSplit
@@ -84,13 +92,11 @@ class DataBundle:
     summary: dict[str, Any] = field(default_factory=dict)
     # The fitted feature transform, kept so raw rows can be predicted later.
     preprocessor: Any = None
+    # Applied to every batch on the training device before the model sees it, e.g.
+    # uint8 pixels -> floats with augmentation; `training` is False for evaluation.
+    prepare_batch: Callable[[torch.Tensor, bool], torch.Tensor] = unchanged
 
     def to(self, device: torch.device) -> DataBundle:
-        return DataBundle(
-            self.train.to(device),
-            self.val.to(device),
-            self.test.to(device),
-            self.meta,
-            self.summary,
-            self.preprocessor,
+        return replace(
+            self, train=self.train.to(device), val=self.val.to(device), test=self.test.to(device)
         )

@@ -7,6 +7,7 @@ the training split only, so validation and test numbers are honest.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +50,7 @@ def load_digits(name: str, val_fraction: float, test_fraction: float, *, seed: i
         TensorSplit(features[val], labels[val]),
         TensorSplit(features[test], labels[test]),
         meta,
-        summary={"rows": len(labels)},
+        summary={"rows_used": len(labels)},
     )
 
 
@@ -96,7 +97,10 @@ def _download_boston(csv_path: Path) -> None:
     except Exception as error:  # any network or parsing failure means: no data here
         raise DataError(_missing_boston_message(csv_path, reason=str(error))) from error
     csv_path.parent.mkdir(parents=True, exist_ok=True)
-    frame.astype(float).to_csv(csv_path, index=False)
+    # Written beside the target and renamed: parallel jobs never read half a file.
+    partial_path = csv_path.with_name(f".{csv_path.name}.{os.getpid()}.tmp")
+    frame.astype(float).to_csv(partial_path, index=False)
+    os.replace(partial_path, csv_path)
 
 
 def _missing_boston_message(csv_path: Path, reason: str) -> str:
@@ -139,11 +143,16 @@ def load_csv(
         frame = frame[complete].reset_index(drop=True)
     else:
         summary["missing_values_imputed"] = int(frame.drop(columns=[target]).isna().sum().sum())
-    if len(frame) < 3:
-        raise DataError(f"{path} has {len(frame)} usable rows; at least 3 are needed to split.")
+    if len(frame) < 10:
+        raise DataError(
+            f"{path} has {len(frame)} usable rows; at least 10 are needed for train, "
+            "validation and test splits."
+        )
 
     features = frame.drop(columns=[target])
     targets, class_names = _encode_target(frame[target], task, path)
+    if task == CLASSIFICATION:
+        _check_class_counts(targets, class_names, path)
     train, val, test = split_indices(
         len(frame),
         val_fraction,
@@ -187,7 +196,7 @@ def _read_table(path: Path, separator: str) -> pd.DataFrame:
         )
     try:
         return pd.read_csv(path, sep=separator)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError, OSError) as error:
         raise DataError(
             f"cannot read {path} as a CSV with separator {separator!r}: {error}"
         ) from error
@@ -223,6 +232,17 @@ def _encode_target(column: pd.Series, task: str, path: str) -> tuple[np.ndarray,
         )
     index = {name: position for position, name in enumerate(class_names)}
     return column.astype(str).map(index).to_numpy(dtype=np.int64), class_names
+
+
+def _check_class_counts(targets: np.ndarray, class_names: list[str], path: str) -> None:
+    """Stratified splitting puts each class in every split: it needs 3 rows of each."""
+    counts = np.bincount(targets, minlength=len(class_names))
+    rare = {name: int(count) for name, count in zip(class_names, counts, strict=True) if count < 3}
+    if rare:
+        raise DataError(
+            f"classes with fewer than 3 rows in {path} cannot be split into train, validation "
+            f"and test: {rare}. Merge or drop them."
+        )
 
 
 def _feature_transform(features: pd.DataFrame, numeric_imputer: str):

@@ -55,22 +55,94 @@ def load(path: Path) -> dict[str, Any]:
     return state
 
 
-def capture_rng_state(data_generator: torch.Generator) -> dict[str, Any]:
-    """Every random state training draws from, so a resumed run repeats the same draws."""
+def capture_rng_state(data_generator: torch.Generator, device: torch.device) -> dict[str, Any]:
+    """Every random state training draws from, so a resumed run repeats the same draws.
+
+    (NumPy's generator is not among them: training never draws from it.)
+    """
     state = {
         "python": list(random.getstate()[1]),
         "python_version": random.getstate()[0],
         "torch": torch.get_rng_state(),
         "data_order": data_generator.get_state(),
     }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
+    if device.type == "cuda":  # touching CUDA otherwise would start a context on every GPU
+        state["cuda"] = torch.cuda.get_rng_state(device)
     return state
 
 
-def restore_rng_state(state: dict[str, Any], data_generator: torch.Generator) -> None:
+def restore_rng_state(
+    state: dict[str, Any], data_generator: torch.Generator, device: torch.device
+) -> None:
     random.setstate((state["python_version"], tuple(state["python"]), None))
     torch.set_rng_state(state["torch"])
     data_generator.set_state(state["data_order"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    if "cuda" in state and device.type == "cuda":
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+# Options whose change makes a checkpoint's saved state mean something else.
+RESUME_MUST_MATCH = (
+    "seed",
+    "dataset",
+    "model",
+    "optimizer",
+    "scheduler",
+    "trainer.batch_size",
+    "trainer.limit_train_batches",
+    "trainer.amp",
+    "trainer.monitor",
+)
+# Where the data is may change between machines; what it is may not.
+DATA_LOCATION_KEYS = ("dataset.root", "dataset.path", "dataset.download")
+# Schedules whose shape depends on the run's length.
+LENGTH_DEPENDENT_SCHEDULES = ("CosineAnnealingLR", "OneCycleLR")
+
+
+def resume_mismatches(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """The options that differ between a checkpoint's config and this run's."""
+    keys = list(RESUME_MUST_MATCH)
+    if str(current["scheduler"].get("_target_")).endswith(LENGTH_DEPENDENT_SCHEDULES):
+        keys.append("trainer.max_epochs")
+    before, now = _flatten(saved, keys), _flatten(current, keys)
+    return [
+        f"{key}: {before.get(key)} in the checkpoint, {now.get(key)} now"
+        for key in sorted(before.keys() | now.keys())
+        if before.get(key) != now.get(key) and key not in DATA_LOCATION_KEYS
+    ]
+
+
+def _flatten(config: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, f"{prefix}.{key}")
+        else:
+            flat[prefix] = node
+
+    for key in keys:
+        node: Any = config
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        walk(node, key)
+    return flat
+
+
+def best_weights_beside(last_path: Path, state: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The weights of the best epoch so far: from best.pt beside last.pt, checked to match."""
+    best_path = last_path.parent / BEST
+    if best_path.exists():
+        best = load(best_path)
+        if best["epoch"] == state["best_epoch"]:
+            return best["model"]
+        found = f"{best_path} holds epoch {best['epoch']}"
+    elif state["best_epoch"] == state["epoch"]:
+        return state["model"]
+    else:
+        found = f"there is no {best_path}"
+    raise CheckpointError(
+        f"{last_path} says the best epoch was {state['best_epoch']}, but {found}. Keep best.pt "
+        "beside last.pt when you move checkpoints."
+    )

@@ -24,7 +24,7 @@ from torch import nn
 from ml_experiments.data import DataBundle, TensorSplit
 from ml_experiments.data.base import CLASSIFICATION
 from ml_experiments.engine import checkpoint
-from ml_experiments.engine.metrics import compute_metrics
+from ml_experiments.engine.metrics import compute_metrics, direction
 from ml_experiments.engine.schedules import LrSchedule
 from ml_experiments.errors import CheckpointError, TrainingDiverged
 
@@ -80,14 +80,16 @@ class Trainer:
         self.data_order = torch.Generator().manual_seed(seed)
         self.use_amp = settings.amp and device.type == "cuda"
         self.amp_dtype = (
-            torch.bfloat16 if self.use_amp and torch.cuda.is_bf16_supported() else torch.float16
+            torch.bfloat16
+            if self.use_amp and torch.cuda.is_bf16_supported(including_emulation=False)
+            else torch.float16
         )
         self.scaler = torch.amp.GradScaler(
             "cuda", enabled=self.use_amp and self.amp_dtype == torch.float16
         )
         self.best_weights = copy.deepcopy(model.state_dict())
         self.state = TrainingState()
-        self.monitor_sign = 1.0 if settings.monitor_mode == "min" else -1.0
+        self.monitor_sign = 1.0 if direction(settings.monitor) == "min" else -1.0
 
     # --- the loop -------------------------------------------------------------
 
@@ -118,12 +120,15 @@ class Trainer:
         started = time.perf_counter()
         learning_rate = self.optimizer.param_groups[0]["lr"]
         train_loss = self.train_one_epoch(epoch)
+        trained = time.perf_counter()
         val_metrics, _ = self.evaluate(self.data.val)
         if not math.isfinite(val_metrics["loss"]):
             raise TrainingDiverged(_diverged_message("val/loss", val_metrics["loss"], epoch))
         metrics = {"train/loss": train_loss, "train/lr": learning_rate}
         metrics |= {f"val/{key}": value for key, value in val_metrics.items()}
-        metrics["train/epoch_seconds"] = time.perf_counter() - started
+        # Training batches alone, and the whole epoch with validation.
+        metrics["time/train_seconds"] = trained - started
+        metrics["time/epoch_seconds"] = time.perf_counter() - started
         monitored = self._monitored_value(metrics)
         self.schedule.after_epoch(monitored)
         improved = self._update_best(monitored, epoch)
@@ -157,6 +162,8 @@ class Trainer:
         for index, (inputs, targets) in enumerate(batches):
             if index == total_batches:
                 break
+            if len(targets) == 1 and index > 0:
+                break  # a lone last example: batch norm cannot normalize a batch of one
             loss = self.train_step(inputs, targets)
             # Summed on the device: reading .item() every batch would wait on the GPU.
             loss_sum += loss.detach() * len(targets)
@@ -168,6 +175,7 @@ class Trainer:
 
     def train_step(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         self.optimizer.zero_grad(set_to_none=True)
+        inputs = self.data.prepare_batch(inputs, True)
         with self._autocast():
             loss = self.loss(self.model(inputs), targets, training=True)
         self.scaler.scale(loss).backward()
@@ -185,16 +193,15 @@ class Trainer:
             return F.cross_entropy(outputs.float(), targets, label_smoothing=smoothing)
         return F.mse_loss(outputs.float().squeeze(-1), targets)
 
-    @torch.no_grad()
     def predict(self, split: TensorSplit) -> torch.Tensor:
-        """Raw outputs for a whole split: logits, or predictions of shape (N,) for regression."""
-        self.model.eval()
-        outputs = []
-        for inputs, _ in split.batches(self.settings.eval_batch_size):
-            with self._autocast():
-                outputs.append(self.model(inputs).float())
-        joined = torch.cat(outputs)
-        return joined if self.task == CLASSIFICATION else joined.squeeze(-1)
+        return predict_split(
+            self.model,
+            split,
+            self.data.prepare_batch,
+            self.settings.eval_batch_size,
+            self.task,
+            self._autocast,
+        )
 
     def evaluate(self, split: TensorSplit) -> tuple[dict[str, float], torch.Tensor]:
         outputs = self.predict(split)
@@ -245,21 +252,24 @@ class Trainer:
             "epochs_without_improvement": state.epochs_without_improvement,
             "stopped_early": state.stopped_early,
             "history": state.history,
-            "rng": checkpoint.capture_rng_state(self.data_order),
+            "rng": checkpoint.capture_rng_state(self.data_order, self.device),
             **self.checkpoint_extras,
         }
 
     def save_checkpoints(self, improved: bool) -> None:
         state = self.checkpoint_state()
-        checkpoint.save_atomically(state, self.checkpoint_dir / checkpoint.LAST)
+        # best.pt first: a last.pt must never point at a best epoch that best.pt lacks.
         if improved:
             checkpoint.save_atomically(state, self.checkpoint_dir / checkpoint.BEST)
+        checkpoint.save_atomically(state, self.checkpoint_dir / checkpoint.LAST)
 
     def restore(self, saved: dict[str, Any], best_weights: dict[str, torch.Tensor]) -> None:
         """Continue from a checkpoint: weights, optimizer, schedule, progress and random state."""
         try:
             self.model.load_state_dict(saved["model"])
             self.optimizer.load_state_dict(saved["optimizer"])
+            self.schedule.load_state_dict(saved["scheduler"])
+            self.scaler.load_state_dict(saved["scaler"])
         except (RuntimeError, ValueError, KeyError) as error:
             raise CheckpointError(
                 "the checkpoint does not fit the model and optimizer of this config "
@@ -267,8 +277,6 @@ class Trainer:
                 "optimizer options as the original run; its config is stored in the "
                 "checkpoint under 'config'."
             ) from error
-        self.schedule.load_state_dict(saved["scheduler"])
-        self.scaler.load_state_dict(saved["scaler"])
         self.best_weights = best_weights
         self.state = TrainingState(
             epoch=saved["epoch"],
@@ -278,7 +286,7 @@ class Trainer:
             history={key: list(values) for key, values in saved["history"].items()},
             stopped_early=saved["stopped_early"],
         )
-        checkpoint.restore_rng_state(saved["rng"], self.data_order)
+        checkpoint.restore_rng_state(saved["rng"], self.data_order, self.device)
 
     # --- small helpers ---------------------------------------------------------------
 
@@ -293,6 +301,25 @@ class Trainer:
         if epoch % every == 0 or epoch == self.settings.max_epochs or self.state.stopped_early:
             shown = " ".join(f"{key}={value:.4g}" for key, value in metrics.items())
             log.info("epoch %d/%d %s", epoch, self.settings.max_epochs, shown)
+
+
+@torch.no_grad()
+def predict_split(
+    model: nn.Module,
+    split: TensorSplit,
+    prepare_batch: Callable[[torch.Tensor, bool], torch.Tensor],
+    batch_size: int,
+    task: str,
+    autocast: Callable[[], Any] = nullcontext,
+) -> torch.Tensor:
+    """Raw outputs for a whole split: logits, or predictions of shape (N,) for regression."""
+    model.eval()
+    outputs = []
+    for inputs, _ in split.batches(batch_size):
+        with autocast():
+            outputs.append(model(prepare_batch(inputs, False)).float())
+    joined = torch.cat(outputs)
+    return joined if task == CLASSIFICATION else joined.squeeze(-1)
 
 
 def _diverged_message(metric: str, value: float, epoch: int) -> str:

@@ -15,6 +15,22 @@ METRIC_NAMES = {
 }
 
 
+# Whether a lower ("min") or higher ("max") value of a metric is better.
+DIRECTIONS = {
+    "loss": "min",
+    "rmse": "min",
+    "mae": "min",
+    "acc": "max",
+    "f1_macro": "max",
+    "r2": "max",
+}
+
+
+def direction(metric: str) -> str:
+    """ "min" or "max" for a logged metric key such as `val/acc`."""
+    return DIRECTIONS[metric.rsplit("/", 1)[-1]]
+
+
 def logged_metric_names(task: str) -> list[str]:
     """The metric keys every run of this task logs, e.g. `val/rmse` (usable as objectives)."""
     names = ["train/loss"]

@@ -8,6 +8,7 @@ from omegaconf import DictConfig
 from torch.optim.lr_scheduler import LinearLR, LRScheduler, ReduceLROnPlateau, SequentialLR
 
 from ml_experiments.building import plain_options
+from ml_experiments.engine.metrics import direction
 
 # Keys of the scheduler group that the engine reads; the rest go to the torch class.
 ENGINE_KEYS = ("interval", "warmup_epochs", "warmup_start_factor")
@@ -41,12 +42,17 @@ class LrSchedule:
 
 
 def build_schedule(
-    node: DictConfig, optimizer: torch.optim.Optimizer, max_epochs: int, steps_per_epoch: int
+    node: DictConfig,
+    optimizer: torch.optim.Optimizer,
+    max_epochs: int,
+    steps_per_epoch: int,
+    monitor: str = "val/loss",
 ) -> LrSchedule:
     """The configured scheduler, preceded by `warmup_epochs` of linear warmup when set.
 
     Keys left null in the config (`T_max`, `epochs`, `steps_per_epoch`, `max_lr`)
-    are filled from the trainer and the data, so one YAML fits any run length.
+    are filled from the trainer and the data, so one YAML fits any run length. A
+    plateau schedule watches `monitor` in the direction that metric improves.
     """
     options = plain_options(node)
     interval = options.pop("interval")
@@ -66,6 +72,8 @@ def build_schedule(
         for key, value in defaults.items():
             if key in options and options[key] is None:
                 options[key] = value
+        if options["_target_"].endswith("ReduceLROnPlateau"):
+            options["mode"] = direction(monitor)
         main = instantiate(options)(optimizer)
     if warmup_updates == 0:
         return LrSchedule(main, interval)

@@ -20,24 +20,31 @@ class SklearnResult:
 
 
 def fit_and_test(estimator, data: DataBundle) -> SklearnResult:
-    estimator.fit(data.train.x.numpy(), data.train.y.numpy())
-    task = data.meta.task
-    metrics = {"train/loss": _score(estimator, data.train, task)[0]["loss"]}
-    val_metrics, _ = _score(estimator, data.val, task)
-    test_metrics, test_outputs = _score(estimator, data.test, task)
+    estimator.fit(features(data, data.train), data.train.y.numpy())
+    metrics = {"train/loss": _score(estimator, data, data.train)[0]["loss"]}
+    val_metrics, _ = _score(estimator, data, data.val)
+    test_metrics, test_outputs = _score(estimator, data, data.test)
     metrics |= {f"val/{key}": value for key, value in val_metrics.items()}
     metrics |= {f"test/{key}": value for key, value in test_metrics.items()}
     return SklearnResult(estimator, metrics, test_outputs)
 
 
-def _score(estimator, split: TensorSplit, task: str) -> tuple[dict[str, float], torch.Tensor]:
-    outputs = _outputs(estimator, split.x.numpy(), task)
-    return compute_metrics(task, outputs, split.y), outputs
+def features(data: DataBundle, split: TensorSplit) -> np.ndarray:
+    """A split as the 2-D float array scikit-learn wants (images are flattened)."""
+    return data.prepare_batch(split.x, False).flatten(1).numpy()
 
 
-def _outputs(estimator, features: np.ndarray, task: str) -> torch.Tensor:
+def model_outputs(estimator, data: DataBundle, split: TensorSplit) -> torch.Tensor:
     """Predictions for regression; log-probabilities (the metrics' logits) for classification."""
-    if task == CLASSIFICATION:
-        probabilities = np.clip(estimator.predict_proba(features), 1e-12, 1.0)
+    inputs = features(data, split)
+    if data.meta.task == CLASSIFICATION:
+        probabilities = np.clip(estimator.predict_proba(inputs), 1e-12, 1.0)
         return torch.tensor(np.log(probabilities), dtype=torch.float32)
-    return torch.tensor(estimator.predict(features), dtype=torch.float32)
+    return torch.tensor(estimator.predict(inputs), dtype=torch.float32)
+
+
+def _score(
+    estimator, data: DataBundle, split: TensorSplit
+) -> tuple[dict[str, float], torch.Tensor]:
+    outputs = model_outputs(estimator, data, split)
+    return compute_metrics(data.meta.task, outputs, split.y), outputs

@@ -1,0 +1,78 @@
+"""Shared pieces of the benchmarks: running the real entry point, reading results back,
+describing the machine, and writing results/*.md."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
+DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "data"
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("ML_EXPERIMENTS_DATA_DIR", DEFAULT_DATA))
+
+
+def machine() -> str:
+    import torch
+
+    cpu = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {gpu}; Python {platform.python_version()}, "
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    )
+
+
+def train(overrides: list[str], store_uri: str, outputs: Path) -> float:
+    """Run `python -m ml_experiments.train`; return its wall time, launch to exit, in seconds."""
+    started = time.perf_counter()
+    completed = subprocess.run(
+        [sys.executable, "-m", "ml_experiments.train", f"paths.outputs_dir={outputs}", *overrides],
+        cwd=PROJECT_ROOT,
+        env=os.environ
+        | {"MLFLOW_TRACKING_URI": store_uri, "ML_EXPERIMENTS_DATA_DIR": str(data_dir())},
+        capture_output=True,
+        text=True,
+    )
+    elapsed = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise RuntimeError(f"training failed: {overrides}\n{completed.stderr[-3000:]}")
+    return elapsed
+
+
+def latest_run(store_uri: str, experiment: str):
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=store_uri)
+    found = client.get_experiment_by_name(experiment)
+    runs = client.search_runs([found.experiment_id], order_by=["attributes.start_time DESC"])
+    return runs[0]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def write_results(name: str, title: str, command: str, body: str) -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}.md"
+    stamp = time.strftime("%Y-%m-%d")
+    path.write_text(
+        f"# {title}\n\nMeasured {stamp} on: {machine()}.\n\nCommand: `{command}`\n\n{body}\n"
+    )
+    print(path.read_text())
+    return path

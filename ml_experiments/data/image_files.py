@@ -1,0 +1,54 @@
+"""Image files (PNG, JPEG, ...) turned into tensors the way the training images were."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ml_experiments.errors import DataError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+def find_images(inputs: str) -> list[Path]:
+    """One image file, or every image file in a folder (sorted)."""
+    path = Path(inputs)
+    if not path.exists():
+        raise DataError(f"inputs={inputs}: no such file or folder")
+    if path.is_file():
+        return [path]
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise DataError(
+            f"no image files in {path} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})"
+        )
+    return files
+
+
+def load_image(path: Path, shape: tuple[int, int, int], invert: str) -> torch.Tensor:
+    """An image as a (C, H, W) float tensor in [0, 1], resized to the training size.
+
+    MNIST-style sets are light strokes on a dark background. A photo or scan of dark
+    ink on white paper is inverted to match: always (`invert=true`), never
+    (`invert=false`), or when its border is mostly light (`invert=auto`).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    channels, height, width = shape
+    try:
+        with Image.open(path) as image:
+            image = image.convert("L" if channels == 1 else "RGB")
+            image = image.resize((width, height), Image.Resampling.BILINEAR)
+            pixels = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
+    except (UnidentifiedImageError, OSError) as error:
+        raise DataError(f"cannot read {path} as an image: {error}") from error
+    tensor = pixels.reshape(height, width, channels).permute(2, 0, 1).float() / 255
+    if invert == "true" or (invert == "auto" and _border_mean(tensor) > 0.5):
+        tensor = 1 - tensor
+    return tensor
+
+
+def _border_mean(image: torch.Tensor) -> float:
+    border = torch.cat([image[:, 0, :], image[:, -1, :], image[:, :, 0], image[:, :, -1]], dim=1)
+    return border.mean().item()

@@ -1,0 +1,101 @@
+"""Convolutional networks for small images, sized from the dataset's metadata.
+
+Both take images in [0, 1] and normalize them as their first layer, so a saved
+model needs nothing but pixels to predict.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ml_experiments.data import DatasetMeta
+from ml_experiments.errors import ConfigError
+
+
+class Normalize(nn.Module):
+    """(x - mean) / std per channel, with the statistics of the training images."""
+
+    def __init__(self, mean: list[float], std: list[float]):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return (images - self.mean) / self.std
+
+
+def _image_shape(meta: DatasetMeta, model: str) -> tuple[int, int, int]:
+    if len(meta.input_shape) != 3 or meta.channel_mean is None:
+        raise ConfigError(
+            f"model={model} needs images (channels, height, width), but dataset "
+            f"{meta.name} gives inputs of shape {meta.input_shape}. Use model=mlp or "
+            "model=linear for tabular data."
+        )
+    return meta.input_shape
+
+
+class SimpleCNN(nn.Module):
+    """Stage 2: conv-ReLU-maxpool blocks, then a small fully connected head."""
+
+    def __init__(self, meta: DatasetMeta, channels: list[int], hidden: int, dropout: float):
+        super().__init__()
+        in_channels, height, width = _image_shape(meta, "simple_cnn")
+        blocks: list[nn.Module] = [Normalize(meta.channel_mean, meta.channel_std)]
+        for out_channels in channels:
+            blocks += [
+                nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2),
+            ]
+            in_channels = out_channels
+            height, width = height // 2, width // 2
+        self.features = nn.Sequential(*blocks)
+        self.head = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(in_channels * height * width, hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, meta.output_size),
+        )
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(images))
+
+
+class DeepCNN(nn.Module):
+    """Stage 3: stages of 3x3 convolutions (optional batch norm), pooling between
+    stages, global average pooling and a linear classifier."""
+
+    def __init__(
+        self,
+        meta: DatasetMeta,
+        channels: list[int],
+        convs_per_stage: int,
+        batch_norm: bool,
+        dropout: float,
+    ):
+        super().__init__()
+        in_channels, _, _ = _image_shape(meta, "deep_cnn")
+        layers: list[nn.Module] = [Normalize(meta.channel_mean, meta.channel_std)]
+        for stage, out_channels in enumerate(channels):
+            for _ in range(convs_per_stage):
+                layers.append(
+                    nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=not batch_norm)
+                )
+                if batch_norm:
+                    layers.append(nn.BatchNorm2d(out_channels))
+                layers.append(nn.ReLU(inplace=True))
+                in_channels = out_channels
+            if stage < len(channels) - 1:
+                layers.append(nn.MaxPool2d(2))
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Dropout(dropout),
+            nn.Linear(in_channels, meta.output_size),
+        )
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(images))
