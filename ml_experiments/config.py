@@ -282,6 +282,9 @@ class TrainerConfig:
     gradient_clip_norm: float | None = None
     label_smoothing: float = 0.0
     amp: bool = False  # mixed precision; takes effect on CUDA only
+    # Images in channels-last memory layout: about 2x faster convolutions and pooling on
+    # CPUs (oneDNN) and what tensor cores want on GPUs. No effect on other inputs.
+    channels_last: bool = True
     detect_anomaly: bool = False  # torch.autograd anomaly mode: slow, finds the op making NaNs
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     resume: str | None = None  # a checkpoint path or an MLflow run id

@@ -19,7 +19,7 @@ from ml_experiments.building import build, plain_options
 from ml_experiments.data import DataBundle
 from ml_experiments.data.base import CLASSIFICATION
 from ml_experiments.engine import checkpoint
-from ml_experiments.engine.loop import Trainer
+from ml_experiments.engine.loop import Trainer, steps_in_epoch
 from ml_experiments.engine.metrics import confusion_matrix
 from ml_experiments.engine.schedules import build_schedule
 from ml_experiments.engine.sklearn_fit import features, fit_and_test
@@ -56,6 +56,17 @@ def run(cfg: DictConfig, context: RunContext) -> float:
 
 
 def _train_torch(cfg, model, data: DataBundle, device, run_logger: RunLogger, resume_from) -> dict:
+    trainer = _build_trainer(cfg, model, data, device, run_logger, resume_from)
+    result = trainer.fit()
+    metrics = {"best_epoch": float(result.state.best_epoch)} | result.test_metrics
+    run_logger.log_metrics(metrics, result.state.epoch)
+    _log_torch_artifacts(cfg, trainer.data, result, run_logger)
+    # The epoch metrics of the best epoch: those weights were restored and tested.
+    best = result.state.best_epoch - 1
+    return {key: values[best] for key, values in result.state.history.items()} | metrics
+
+
+def _build_trainer(cfg, model, data: DataBundle, device, run_logger, resume_from) -> Trainer:
     settings = OmegaConf.create(plain_options(cfg.trainer, drop=()))
     if resume_from is not None:
         # Keep writing next to the checkpoint we resume from: best.pt lives there too.
@@ -65,13 +76,18 @@ def _train_torch(cfg, model, data: DataBundle, device, run_logger: RunLogger, re
     model = model.to(device)
     data = data.to(device)
     optimizer = build(cfg.optimizer, params=model.parameters())
-    steps_per_epoch = data.train.num_batches(settings.batch_size)
-    if settings.limit_train_batches is not None:
-        steps_per_epoch = min(steps_per_epoch, settings.limit_train_batches)
+    steps_per_epoch = steps_in_epoch(data.train, settings)
     _check_onecycle_steps(cfg.scheduler, steps_per_epoch)
     schedule = build_schedule(
         cfg.scheduler, optimizer, settings.max_epochs, steps_per_epoch, settings.monitor
     )
+    checkpoint_extras = {
+        "run_id": run_logger.run_id,
+        "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
+        # Unresolved, so a loader can point it at another data directory.
+        "config_unresolved": OmegaConf.to_container(cfg, resolve=False, enum_to_str=True),
+        "meta": asdict(data.meta),
+    }
     trainer = Trainer(
         model,
         data,
@@ -81,21 +97,15 @@ def _train_torch(cfg, model, data: DataBundle, device, run_logger: RunLogger, re
         device,
         cfg.seed,
         log_metrics=run_logger.log_metrics,
-        checkpoint_extras={
-            "run_id": run_logger.run_id,
-            "config": OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
-            # Unresolved, so a loader can point it at another data directory.
-            "config_unresolved": OmegaConf.to_container(cfg, resolve=False, enum_to_str=True),
-            "meta": asdict(data.meta),
-        },
+        checkpoint_extras=checkpoint_extras,
     )
     if resume_from is not None:
         trainer.restore(resume_from["state"], resume_from["best_weights"])
         log.info("resumed after epoch %d from %s", trainer.state.epoch, resume_from["path"])
-    result = trainer.fit()
-    metrics = {"best_epoch": float(result.state.best_epoch)} | result.test_metrics
-    run_logger.log_metrics(metrics, result.state.epoch)
+    return trainer
 
+
+def _log_torch_artifacts(cfg, data: DataBundle, result, run_logger: RunLogger) -> None:
     if cfg.logger.log_figures:
         quality = "val/acc" if data.meta.task == CLASSIFICATION else "val/rmse"
         run_logger.log_figure(viz.learning_curves(result.state.history, quality), "learning_curves")
@@ -105,9 +115,6 @@ def _train_torch(cfg, model, data: DataBundle, device, run_logger: RunLogger, re
     if cfg.logger.log_model:
         example = data.prepare_batch(data.test.x[:5], False)
         run_logger.log_torch_model(result.model, example.cpu().numpy())
-    # The epoch metrics of the best epoch: those weights were restored and tested.
-    best = result.state.best_epoch - 1
-    return {key: values[best] for key, values in result.state.history.items()} | metrics
 
 
 def _train_sklearn(cfg, estimator, data: DataBundle, run_logger: RunLogger) -> dict:

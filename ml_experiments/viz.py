@@ -134,16 +134,32 @@ def per_class_accuracy(counts: np.ndarray, class_names: list[str]) -> Figure:
 
 
 def _image_panels(images: np.ndarray, titles: list[tuple[str, bool]], heading: str) -> Figure:
-    """Images (N, C, H, W) in [0, 1] on a grid, each with a title (green if ok, else red)."""
-    columns = min(8, max(len(images), 1))
-    rows = max(1, -(-len(images) // columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.9 * rows), squeeze=False)
-    for axis in axes.flat:
-        axis.axis("off")
-    for axis, image, (title, correct) in zip(axes.flat, images, titles, strict=False):
-        picture = image.transpose(1, 2, 0)
-        axis.imshow(picture.squeeze(-1) if picture.shape[-1] == 1 else picture, cmap="gray")
-        axis.set_title(title, fontsize=8, color="tab:green" if correct else "tab:red")
-    figure.suptitle(heading)
+    """Images (N, C, H, W) in [0, 1] as one montage, each captioned (green if right, else red).
+
+    One axes with one picture draws several times faster than an axes per image.
+    """
+    count, channels, height, width = images.shape
+    columns = min(8, max(count, 1))
+    rows = max(1, -(-count // columns))
+    gap = max(2, height // 8)
+    cell_height, cell_width = height + 2 * gap + height // 2, width + gap  # room for captions
+    montage = np.ones((rows * cell_height, columns * cell_width, channels), dtype=np.float32)
+    figure, axis = plt.subplots(figsize=(1.5 * columns, 1.9 * rows + 0.4))
+    for index, (image, (title, correct)) in enumerate(zip(images, titles, strict=True)):
+        row, column = divmod(index, columns)
+        top, left = row * cell_height + height // 2 + gap, column * cell_width
+        montage[top : top + height, left : left + width] = image.transpose(1, 2, 0)
+        axis.text(
+            left + width / 2,
+            top - 1,
+            title,
+            ha="center",
+            va="bottom",
+            fontsize=7,
+            color="tab:green" if correct else "tab:red",
+        )
+    axis.imshow(montage.squeeze(-1) if channels == 1 else montage, cmap="gray", vmin=0, vmax=1)
+    axis.axis("off")
+    axis.set_title(heading)
     figure.tight_layout()
     return figure

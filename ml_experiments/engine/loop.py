@@ -79,6 +79,12 @@ class Trainer:
         self.checkpoint_dir = Path(settings.checkpoint.dir)
         self.data_order = torch.Generator().manual_seed(seed)
         self.use_amp = settings.amp and device.type == "cuda"
+        self.memory_format = (
+            torch.channels_last
+            if settings.channels_last and len(data.meta.input_shape) == 3
+            else torch.contiguous_format
+        )
+        self.model.to(memory_format=self.memory_format)
         self.amp_dtype = (
             torch.bfloat16
             if self.use_amp and torch.cuda.is_bf16_supported(including_emulation=False)
@@ -145,12 +151,7 @@ class Trainer:
         self.model.train()
         split = self.data.train
         batch_size = self.settings.batch_size
-        limit = self.settings.limit_train_batches
-        total_batches = (
-            split.num_batches(batch_size)
-            if limit is None
-            else min(limit, split.num_batches(batch_size))
-        )
+        total_batches = steps_in_epoch(split, self.settings)
         loss_sum = torch.zeros((), device=self.device)
         seen = 0
         batches = _progress(
@@ -175,7 +176,7 @@ class Trainer:
 
     def train_step(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         self.optimizer.zero_grad(set_to_none=True)
-        inputs = self.data.prepare_batch(inputs, True)
+        inputs = self.data.prepare_batch(inputs, True).contiguous(memory_format=self.memory_format)
         with self._autocast():
             loss = self.loss(self.model(inputs), targets, training=True)
         self.scaler.scale(loss).backward()
@@ -197,7 +198,7 @@ class Trainer:
         return predict_split(
             self.model,
             split,
-            self.data.prepare_batch,
+            self._prepare_for_evaluation,
             self.settings.eval_batch_size,
             self.task,
             self._autocast,
@@ -290,6 +291,11 @@ class Trainer:
 
     # --- small helpers ---------------------------------------------------------------
 
+    def _prepare_for_evaluation(self, inputs: torch.Tensor, training: bool) -> torch.Tensor:
+        return self.data.prepare_batch(inputs, training).contiguous(
+            memory_format=self.memory_format
+        )
+
     def _autocast(self):
         if not self.use_amp:
             return nullcontext()
@@ -301,6 +307,13 @@ class Trainer:
         if epoch % every == 0 or epoch == self.settings.max_epochs or self.state.stopped_early:
             shown = " ".join(f"{key}={value:.4g}" for key, value in metrics.items())
             log.info("epoch %d/%d %s", epoch, self.settings.max_epochs, shown)
+
+
+def steps_in_epoch(split: TensorSplit, settings: Any) -> int:
+    """Optimizer steps in one epoch: every batch, or `limit_train_batches` of them."""
+    batches = split.num_batches(settings.batch_size)
+    limit = settings.limit_train_batches
+    return batches if limit is None else min(limit, batches)
 
 
 @torch.no_grad()
