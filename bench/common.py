@@ -20,6 +20,23 @@ def data_dir() -> Path:
     return Path(os.environ.get("ML_EXPERIMENTS_DATA_DIR", DEFAULT_DATA))
 
 
+def load_mnist(seed: int):
+    """The whole of MNIST in memory, as the `mnist` dataset option loads it."""
+    from ml_experiments.data.vision import load_torchvision_images
+
+    return load_torchvision_images(
+        name="mnist",
+        source="mnist",
+        root=str(data_dir()),
+        download=False,
+        val_size=5000,
+        train_subset=None,
+        test_subset=None,
+        augment={},
+        seed=seed,
+    )
+
+
 def machine() -> str:
     import torch
 

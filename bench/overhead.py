@@ -5,7 +5,8 @@ steps through `train.py` and through a bare PyTorch loop, in one script.
 
 For `train.py` the time is its logged `time/train_seconds` (the training batches of
 the epoch, as the bare loop times them); startup, validation and logging are left out
-of both. Both sides draw batches from the same in-memory uint8 MNIST tensors.
+of both. Both sides draw batches from the same in-memory uint8 MNIST tensors, in the
+same channels-last layout.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from common import data_dir, latest_run, median, train, write_results
+from common import latest_run, load_mnist, median, train, write_results
 
 OVERRIDES = [
     "experiment=mnist_cnn",
@@ -30,24 +31,14 @@ OVERRIDES = [
 
 def bare_loop(steps: int, batch_size: int, seed: int) -> float:
     """Seconds for `steps` optimizer steps of mnist_cnn's model, written out by hand."""
-    from ml_experiments.data.vision import load_torchvision_images
     from ml_experiments.models.cnn import SimpleCNN
 
     torch.manual_seed(seed)
-    data = load_torchvision_images(
-        name="mnist",
-        source="mnist",
-        root=str(data_dir()),
-        download=False,
-        val_size=5000,
-        train_subset=None,
-        test_subset=None,
-        augment={},
-        seed=seed,
-    )
+    data = load_mnist(seed)
     model = SimpleCNN(data.meta, channels=[16, 32], hidden=128, dropout=0.1)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=0.005, weight_decay=1e-4)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, 0.005, total_steps=steps)
+    model.to(memory_format=torch.channels_last)  # the layout train.py uses for images
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.01, weight_decay=1e-4)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, 0.01, total_steps=steps)
     images, labels = data.train.x, data.train.y
     order = torch.randperm(len(labels))
     model.train()
@@ -55,7 +46,8 @@ def bare_loop(steps: int, batch_size: int, seed: int) -> float:
     for step in range(steps):
         index = order[step * batch_size : (step + 1) * batch_size]
         optimizer.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(images[index].float() / 255), labels[index])
+        inputs = (images[index].float() / 255).contiguous(memory_format=torch.channels_last)
+        loss = F.cross_entropy(model(inputs), labels[index])
         loss.backward()
         optimizer.step()
         scheduler.step()

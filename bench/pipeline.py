@@ -12,24 +12,14 @@ import argparse
 import time
 
 import torch
-from common import data_dir, median, write_results
+from common import data_dir, load_mnist, median, write_results
 
 
 def in_memory(batches: int, seed: int) -> float:
     from ml_experiments.data.augment import AugmentSettings
-    from ml_experiments.data.vision import load_torchvision_images, prepare_images
+    from ml_experiments.data.vision import prepare_images
 
-    data = load_torchvision_images(
-        name="mnist",
-        source="mnist",
-        root=str(data_dir()),
-        download=False,
-        val_size=5000,
-        train_subset=None,
-        test_subset=None,
-        augment={},
-        seed=seed,
-    )
+    data = load_mnist(seed)
     settings = AugmentSettings(crop_padding=2, flip=True)
     generator = torch.Generator().manual_seed(seed)
     started = time.perf_counter()

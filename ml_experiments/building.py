@@ -17,6 +17,16 @@ def plain_options(node: DictConfig, drop: tuple[str, ...] = DESCRIPTIVE_KEYS) ->
     return {key: value for key, value in options.items() if key not in drop}
 
 
+def dotted_items(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested dict as dotted keys: {"optimizer": {"lr": 0.1}} -> {"optimizer.lr": 0.1}."""
+    if not isinstance(tree, dict):
+        return {prefix: tree}
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        flat |= dotted_items(value, f"{prefix}.{key}" if prefix else str(key))
+    return flat
+
+
 def build(
     node: DictConfig, drop: tuple[str, ...] = DESCRIPTIVE_KEYS, **runtime_arguments: Any
 ) -> Any:

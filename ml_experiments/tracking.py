@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from omegaconf import DictConfig, OmegaConf
 
+from ml_experiments.building import dotted_items
 from ml_experiments.config import PROJECT_ROOT
 from ml_experiments.errors import CheckpointError, StopRequested, UserError
 
@@ -116,18 +117,7 @@ def loggable_config(cfg: DictConfig) -> dict:
 
 def flat_params(cfg: DictConfig) -> dict[str, str]:
     """The resolved config as `group.key` -> value, the way MLflow params want it."""
-    plain = loggable_config(cfg)
-    flat: dict[str, str] = {}
-
-    def walk(node: Any, prefix: str) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                walk(value, f"{prefix}{key}.")
-        else:
-            flat[prefix[:-1]] = str(node)
-
-    walk(plain, "")
-    return flat
+    return {key: str(value) for key, value in dotted_items(loggable_config(cfg)).items()}
 
 
 def git_commit() -> str:

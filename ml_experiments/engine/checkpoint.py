@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from ml_experiments.building import dotted_items
 from ml_experiments.errors import CheckpointError
 
 LAST = "last.pt"
@@ -113,20 +114,13 @@ def resume_mismatches(saved: dict[str, Any], current: dict[str, Any]) -> list[st
 
 
 def _flatten(config: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    """The leaves under each of `keys` (dotted paths) of a nested config."""
     flat: dict[str, Any] = {}
-
-    def walk(node: Any, prefix: str) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                walk(value, f"{prefix}.{key}")
-        else:
-            flat[prefix] = node
-
     for key in keys:
         node: Any = config
         for part in key.split("."):
             node = node.get(part) if isinstance(node, dict) else None
-        walk(node, key)
+        flat |= dotted_items(node, key)
     return flat
 
 
