@@ -84,10 +84,11 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def write_results(name: str, title: str, command: str, body: str) -> Path:
+def write_results(name: str, title: str, body: str) -> Path:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{name}.md"
     stamp = time.strftime("%Y-%m-%d")
+    command = " ".join(["python", f"bench/{Path(sys.argv[0]).name}", *sys.argv[1:]])
     path.write_text(
         f"# {title}\n\nMeasured {stamp} on: {machine()}.\n\nCommand: `{command}`\n\n{body}\n"
     )

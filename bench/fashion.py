@@ -60,7 +60,6 @@ def main() -> None:
     write_results(
         "fashion_mnist",
         "Fashion-MNIST: accuracy and time of `fashion_cnn` and its variants",
-        "python bench/fashion.py",
         body,
     )
 

@@ -123,7 +123,7 @@ def main() -> None:
 recipe on this machine. The examples recipe is stopped at the first epoch whose test
 accuracy reaches 99%; `mnist_cnn` runs its fixed {ours[0][2]} epochs and reports the
 test accuracy of its best validation epoch."""
-    write_results("mnist", "MNIST: time to 99% test accuracy", "python bench/mnist.py", body)
+    write_results("mnist", "MNIST: time to 99% test accuracy", body)
 
 
 if __name__ == "__main__":

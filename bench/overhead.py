@@ -83,7 +83,6 @@ def main() -> None:
     write_results(
         "overhead",
         "Framework overhead against a bare PyTorch loop",
-        "python bench/overhead.py",
         body,
     )
 

@@ -80,7 +80,7 @@ def main() -> None:
 | pipeline | batches/s | in-memory is faster by |
 |---|---|---|
 {table}"""
-    write_results("pipeline", "Input pipeline throughput", "python bench/pipeline.py", body)
+    write_results("pipeline", "Input pipeline throughput", body)
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ class Trainer:
         data: DataBundle,
         optimizer: torch.optim.Optimizer,
         schedule: LrSchedule,
-        settings: Any,  # the `trainer` config node
+        settings: Any,  # the `trainer` config as plain values (enums as strings)
         device: torch.device,
         seed: int,
         log_metrics: MetricsLogger,
