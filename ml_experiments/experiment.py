@@ -23,9 +23,9 @@ from ml_experiments.engine.loop import Trainer, steps_in_epoch
 from ml_experiments.engine.metrics import confusion_matrix
 from ml_experiments.engine.schedules import build_schedule
 from ml_experiments.engine.sklearn_fit import features, fit_and_test
-from ml_experiments.errors import CheckpointError, ConfigError
+from ml_experiments.errors import CheckpointError
 from ml_experiments.tracking import RunContext, RunLogger
-from ml_experiments.validation import check_config, check_metric_names
+from ml_experiments.validation import check_config, check_metric_names, check_onecycle_steps
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def _build_trainer(cfg, model, data: DataBundle, device, run_logger, resume_from
     data = data.to(device)
     optimizer = build(cfg.optimizer, params=model.parameters())
     steps_per_epoch = steps_in_epoch(data.train, settings)
-    _check_onecycle_steps(cfg.scheduler, steps_per_epoch)
+    check_onecycle_steps(cfg.scheduler, steps_per_epoch)
     schedule = build_schedule(
         cfg.scheduler, optimizer, settings.max_epochs, steps_per_epoch, settings.monitor
     )
@@ -193,12 +193,3 @@ def _resume_checkpoint(cfg: DictConfig) -> dict:
         )
     best_weights = checkpoint.best_weights_beside(path, state)
     return {"path": path, "state": state, "best_weights": best_weights, "run_id": state["run_id"]}
-
-
-def _check_onecycle_steps(scheduler: DictConfig, steps_per_epoch: int) -> None:
-    configured = scheduler.get("steps_per_epoch")
-    if configured is not None and configured < steps_per_epoch:
-        raise ConfigError(
-            f"scheduler.steps_per_epoch={configured} is below the {steps_per_epoch} batches "
-            "of an epoch: the one-cycle schedule would run out mid-training; leave it null"
-        )

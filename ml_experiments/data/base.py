@@ -90,8 +90,6 @@ class DataBundle:
     # Counts worth knowing about the preparation (rows dropped, values imputed);
     # logged to the run as `data/<key>` params.
     summary: dict[str, Any] = field(default_factory=dict)
-    # The fitted feature transform, kept so raw rows can be predicted later.
-    preprocessor: Any = None
     # Applied to every batch on the training device before the model sees it, e.g.
     # uint8 pixels -> floats with augmentation; `training` is False for evaluation.
     prepare_batch: Callable[[torch.Tensor, bool], torch.Tensor] = unchanged

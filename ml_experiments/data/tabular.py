@@ -184,7 +184,6 @@ def load_csv(
         split(test, preprocessor.transform(features.iloc[test])),
         meta,
         summary=summary,
-        preprocessor=preprocessor,
     )
 
 
