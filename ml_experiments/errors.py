@@ -31,7 +31,7 @@ class TrainingDiverged(UserError):
 
 
 class StopRequested(BaseException):
-    """SIGTERM arrived: stop now and mark the run KILLED.
+    """SIGTERM or Ctrl-C arrived: stop and mark the run KILLED (see `stopping`).
 
     A BaseException, like KeyboardInterrupt, so that `except Exception` blocks
     on the way up do not swallow it.

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
-import signal
 import subprocess
-import threading
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from ml_experiments.building import dotted_items
 from ml_experiments.config import PROJECT_ROOT
 from ml_experiments.errors import CheckpointError, StopRequested, UserError
+from ml_experiments.stopping import stop_signals_end_the_run
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +245,7 @@ def tracked_run(
     log.info("MLflow run %s in %s", run.info.run_id, without_credentials(cfg.logger.tracking_uri))
     # From here on the run exists: whatever happens, it must end with a status.
     try:
-        with _sigterm_stops_run():
+        with stop_signals_end_the_run():
             if resume_run_id is None:
                 mlflow.log_params(flat_params(cfg))
                 _log_config_files(cfg, context)
@@ -309,23 +308,6 @@ def _end_run(
         log.info("MLflow run ended %s", status)
     except Exception:  # never let a store failure hide the error that ended the run
         log.exception("could not mark the MLflow run %s", status)
-
-
-@contextmanager
-def _sigterm_stops_run() -> Iterator[None]:
-    """Turn SIGTERM into StopRequested, so the run is marked KILLED instead of vanishing."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum, _frame):
-        raise StopRequested(signum)
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _safe_folder_name(name: str) -> str:

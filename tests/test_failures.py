@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import time
 
 import pytest
+
+from ml_experiments.errors import StopRequested
+from ml_experiments.stopping import raise_if_stop_requested, stop_signals_end_the_run
 
 from .conftest import PROJECT_ROOT, train_arguments, train_environment
 
@@ -104,7 +108,9 @@ def test_resume_with_other_options_is_refused(train, store):
 
 
 @pytest.mark.slow
-def test_sigterm_marks_the_run_killed(store, shared_data, tmp_path):
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
+def test_a_stop_signal_marks_the_run_killed(store, shared_data, tmp_path, stop_signal):
+    name = f"killed_by_{stop_signal.name}"
     process = subprocess.Popen(
         [
             sys.executable,
@@ -113,7 +119,7 @@ def test_sigterm_marks_the_run_killed(store, shared_data, tmp_path):
             *train_arguments(
                 tmp_path,
                 [
-                    "name=killed_run",
+                    f"name={name}",
                     "trainer.max_epochs=100000",
                     "trainer.early_stopping.enabled=false",
                 ],
@@ -126,11 +132,24 @@ def test_sigterm_marks_the_run_killed(store, shared_data, tmp_path):
         text=True,
     )
     wait_for_checkpoint(tmp_path, process)
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(stop_signal)
     output, _ = process.communicate(timeout=60)
-    assert process.returncode == 128 + signal.SIGTERM, output[-2000:]
-    assert "the MLflow run is marked KILLED" in output
-    assert store.only_run("killed_run").info.status == "KILLED"
+    assert process.returncode == 128 + stop_signal, output[-2000:]
+    assert "MLflow run ended KILLED" in output
+    run = store.only_run(name)
+    assert run.info.status == "KILLED"
+    assert f"stopped by signal {int(stop_signal)}" in run.data.tags["end_reason"]
+
+
+def test_the_first_stop_signal_waits_for_the_loop_and_a_second_stops_at_once():
+    with stop_signals_end_the_run():
+        os.kill(os.getpid(), signal.SIGTERM)  # handled before the next bytecode
+        with pytest.raises(StopRequested):
+            raise_if_stop_requested()
+        with pytest.raises(StopRequested):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)  # not reached: the second signal raises here
+    raise_if_stop_requested()  # leaving the block forgets the request
 
 
 def wait_for_checkpoint(folder, process, minimum_epoch: int = 1, timeout: float = 120):
