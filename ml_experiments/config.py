@@ -380,8 +380,19 @@ def _project_root() -> str:
     return str(PROJECT_ROOT)
 
 
+def _optuna_direction(metric: str) -> str:
+    """`${optuna_direction:val/acc}` -> maximize: a sweeper's direction follows the metric."""
+    from ml_experiments.engine.metrics import direction
+
+    try:
+        return "minimize" if direction(metric) == "min" else "maximize"
+    except KeyError:
+        raise ValueError(f"optimized_metric={metric} has no known direction") from None
+
+
 def register_configs() -> None:
-    """Put every schema in the ConfigStore and register the `${project_root:}` resolver."""
+    """Put every schema in the ConfigStore; register the `project_root` and
+    `optuna_direction` resolvers."""
     store = ConfigStore.instance()
     store.store(name="config_schema", node=Config)
     store.store(name="evaluate_schema", node=EvaluateConfig)
@@ -391,3 +402,5 @@ def register_configs() -> None:
             store.store(group=f"schemas/{group}", name=name, node=schema)
     if not OmegaConf.has_resolver("project_root"):
         OmegaConf.register_new_resolver("project_root", _project_root)
+    if not OmegaConf.has_resolver("optuna_direction"):
+        OmegaConf.register_new_resolver("optuna_direction", _optuna_direction)

@@ -58,12 +58,16 @@ def run(cfg: DictConfig, context: RunContext) -> float:
 def _train_torch(cfg, model, data: DataBundle, device, run_logger: RunLogger, resume_from) -> dict:
     trainer = _build_trainer(cfg, model, data, device, run_logger, resume_from)
     result = trainer.fit()
-    metrics = {"best_epoch": float(result.state.best_epoch)} | result.test_metrics
-    run_logger.log_metrics(metrics, result.state.epoch)
-    _log_torch_artifacts(cfg, trainer.data, result, run_logger)
     # The epoch metrics of the best epoch: those weights were restored and tested.
     best = result.state.best_epoch - 1
-    return {key: values[best] for key, values in result.state.history.items()} | metrics
+    at_best = {key: values[best] for key, values in result.state.history.items()}
+    # A metric's value in the MLflow UI is its last epoch's; the objective is the best
+    # epoch's. best/val/* records the latter, so the UI and sweepers agree.
+    summary = {"best_epoch": float(result.state.best_epoch)} | result.test_metrics
+    summary |= {f"best/{key}": value for key, value in at_best.items() if key.startswith("val/")}
+    run_logger.log_metrics(summary, result.state.epoch)
+    _log_torch_artifacts(cfg, trainer.data, result, run_logger)
+    return at_best | summary
 
 
 def _build_trainer(cfg, model, data: DataBundle, device, run_logger, resume_from) -> Trainer:

@@ -37,6 +37,11 @@ def select_device(requested: str) -> torch.device:
     return torch.device(requested)
 
 
+# Read once at import: sweeps run many jobs in one process, and a job without
+# device.threads must not inherit the count an earlier job set.
+DEFAULT_THREADS = torch.get_num_threads()
+
+
 def set_threads(threads: int | None) -> None:
-    if threads is not None:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(threads or DEFAULT_THREADS)
+    log.info("torch threads: %d", torch.get_num_threads())

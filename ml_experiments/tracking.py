@@ -22,6 +22,7 @@ from ml_experiments.building import dotted_items
 from ml_experiments.config import PROJECT_ROOT
 from ml_experiments.errors import CheckpointError, StopRequested, UserError
 from ml_experiments.stopping import stop_signals_end_the_run
+from ml_experiments.sweeps import Sweep, child_run_name
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +38,12 @@ class RunContext:
     overrides: list[str]
     choices: dict[str, str]  # config group -> chosen option, e.g. {"model": "mlp"}
     job_number: int | None  # the job's number in a multirun, None for a single run
+    sweep: Sweep | None = None  # the multirun's parent run, when one was opened
 
 
 def run_name(cfg: DictConfig, context: RunContext) -> str:
+    if context.sweep is not None:
+        return child_run_name(context.job_number, context.overrides, context.sweep.swept_keys)
     name = f"{cfg.name}: {context.choices.get('model')} on {context.choices.get('dataset')}"
     return name if context.job_number is None else f"{name} #{context.job_number}"
 
@@ -93,7 +97,9 @@ def experiment_id_for(name: str, artifact_root: str | None) -> str:
         return experiment.experiment_id
     location = None if artifact_root is None else f"{artifact_root}/{_safe_folder_name(name)}"
     try:
-        return mlflow.create_experiment(name, artifact_location=location)
+        # The kind tag opens the UI on its training-runs view rather than the GenAI one.
+        tags = {"mlflow.experimentKind": "custom_model_development"}
+        return mlflow.create_experiment(name, artifact_location=location, tags=tags)
     except MlflowException:
         # Another process created it between our lookup and our create.
         return mlflow.get_experiment_by_name(name).experiment_id
@@ -231,12 +237,14 @@ def tracked_run(
     """Open (or reopen) the MLflow run; end it FINISHED, FAILED or KILLED."""
     import mlflow
 
-    prepare_store(cfg.logger.tracking_uri)
+    # A sweep's jobs log to the store its parent run is in, wherever they run.
+    prepare_store(context.sweep.tracking_uri if context.sweep else cfg.logger.tracking_uri)
     if resume_run_id is None:
-        artifact_root = artifact_root_for(cfg.logger.tracking_uri, cfg.paths.outputs_dir)
-        experiment_id = experiment_id_for(cfg.logger.experiment_name, artifact_root)
         run = mlflow.start_run(
-            experiment_id=experiment_id, run_name=run_name(cfg, context), tags=_tags(cfg, context)
+            experiment_id=_experiment_id(cfg, context),
+            run_name=run_name(cfg, context),
+            tags=_tags(cfg, context),
+            parent_run_id=context.sweep.parent_run_id if context.sweep else None,
         )
         log_folder = "logs"
     else:
@@ -263,12 +271,20 @@ def tracked_run(
         _end_run(context, log_folder, "FINISHED")
 
 
+def _experiment_id(cfg: DictConfig, context: RunContext) -> str:
+    if context.sweep is not None:
+        return context.sweep.experiment_id  # all jobs of a sweep beside their parent
+    artifact_root = artifact_root_for(cfg.logger.tracking_uri, cfg.paths.outputs_dir)
+    return experiment_id_for(cfg.logger.experiment_name, artifact_root)
+
+
 def _tags(cfg: DictConfig, context: RunContext) -> dict[str, str]:
     return {
         "git_commit": git_commit(),
         "dataset": str(context.choices.get("dataset")),
         "model": str(context.choices.get("model")),
         "optimizer": str(context.choices.get("optimizer")),
+        "scheduler": str(context.choices.get("scheduler")),
         "experiment": str(context.choices.get("experiment")),
         "overrides": " ".join(context.overrides),
         "output_dir": str(context.output_dir),

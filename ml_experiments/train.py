@@ -1,13 +1,15 @@
 """The entry point: `python -m ml_experiments.train [group=option] [key=value] ...`.
 
 Hydra composes `conf/`; `main` runs one experiment and returns the value of
-`optimized_metric`, which a sweeper (e.g. Optuna) minimizes or maximizes.
+`optimized_metric`, which a sweeper (e.g. Optuna) minimizes or maximizes, or
+None when a job of a sweep failed.
 Heavy libraries (torch, mlflow) are imported inside `main`, so `--help` and
 `--cfg job` stay fast.
 """
 
 import gc
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -24,8 +26,9 @@ log = logging.getLogger("ml_experiments.train")
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
-def main(cfg: DictConfig) -> float:
+def main(cfg: DictConfig) -> float | None:
     from ml_experiments.experiment import run
+    from ml_experiments.sweeps import read_sweep
     from ml_experiments.tracking import RunContext
 
     hydra_cfg = HydraConfig.get()
@@ -35,13 +38,16 @@ def main(cfg: DictConfig) -> float:
         overrides=list(hydra_cfg.overrides.task),
         choices=dict(hydra_cfg.runtime.choices),
         job_number=hydra_cfg.job.num if in_sweep else None,
+        sweep=read_sweep(Path(hydra_cfg.sweep.dir).resolve()) if in_sweep else None,
     )
     try:
-        return run(cfg, context)
+        objective = run(cfg, context)
     except UserError as error:
-        if in_sweep:
-            raise  # for the launcher to record the job as failed; the sweeper decides the rest
         log.error("%s", error)
+        if in_sweep:
+            # One job's options (a learning rate that diverges, say) must not end the
+            # sweep: its run is FAILED, and no value is a failed trial to Optuna.
+            return None
         sys.exit(1)
     except StopRequested as stop:
         log.error("stopped by signal %d; the MLflow run is marked KILLED", stop.signum)
@@ -49,6 +55,7 @@ def main(cfg: DictConfig) -> float:
     except KeyboardInterrupt:
         log.error("interrupted; the MLflow run is marked KILLED")
         sys.exit(130)
+    return None if math.isnan(objective) else objective  # Optuna's sweeper fails on NaN
 
 
 if __name__ == "__main__":

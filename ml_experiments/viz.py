@@ -1,4 +1,4 @@
-"""Figures logged with every run. Each function returns a matplotlib Figure."""
+"""Figures logged with runs and sweeps. Each function returns a matplotlib Figure."""
 
 from __future__ import annotations
 
@@ -163,3 +163,85 @@ def _image_panels(images: np.ndarray, titles: list[tuple[str, bool]], heading: s
     axis.set_title(heading)
     figure.tight_layout()
     return figure
+
+
+# --- comparing runs: `board` is a leaderboard (compare.leaderboard), best first ---------
+
+
+def metric_vs_params(board, metric: str, params: list[str]) -> Figure:
+    """One panel per varied param: the metric of each run against that param's value."""
+    figure, axes = plt.subplots(1, len(params), figsize=(4.2 * len(params), 3.6), squeeze=False)
+    for axis, param in zip(axes[0], params, strict=True):
+        positions, labels, log_scale = _axis_values(board[param])
+        axis.scatter(positions, board[metric], alpha=0.8)
+        if labels is not None:
+            axis.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
+        if log_scale:
+            axis.set_xscale("log")
+        axis.set_xlabel(param)
+        axis.set_ylabel(metric)
+        axis.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure
+
+
+def parallel_coordinates(board, metric: str, params: list[str]) -> Figure:
+    """Each run a line across one axis per param and the metric, coloured by the metric."""
+    columns = [*params, metric]
+    scaled = np.column_stack([_scaled(board[column]) for column in columns])
+    values = board[metric].to_numpy(dtype=float)
+    colours = plt.cm.viridis((values - values.min()) / (np.ptp(values) or 1.0))
+    figure, axis = plt.subplots(figsize=(1.8 * len(columns) + 2, 4))
+    for row in reversed(range(len(board))):  # the best run (first) drawn last, on top
+        axis.plot(range(len(columns)), scaled[row], color=colours[row], alpha=0.8)
+    axis.set_xticks(range(len(columns)), columns, rotation=20, ha="right")
+    axis.tick_params(axis="x", pad=14)  # below the lowest value's label
+    axis.set_yticks([])
+    axis.set_ylim(-0.08, 1.08)
+    for position, column in enumerate(columns):
+        axis.axvline(position, color="grey", linewidth=0.8)
+        low, high = _extremes(board[column])
+        axis.text(position, -0.03, low, ha="center", va="top", fontsize=8)
+        axis.text(position, 1.03, high, ha="center", va="bottom", fontsize=8)
+    mappable = plt.cm.ScalarMappable(cmap="viridis")
+    mappable.set_clim(values.min(), values.max())
+    figure.colorbar(mappable, ax=axis, label=metric)
+    axis.set_title(f"{len(board)} runs", pad=16)
+    figure.tight_layout()
+    return figure
+
+
+def close(figure: Figure) -> None:
+    plt.close(figure)
+
+
+def _axis_values(column) -> tuple[np.ndarray, list[str] | None, bool]:
+    """Numbers as they are (log scale when they span 20x or more), or categories as 0..k-1."""
+    numbers = np.array([_number(value) for value in column], dtype=float)
+    if not np.isnan(numbers).any():
+        spans_decades = numbers.min() > 0 and numbers.max() / numbers.min() >= 20
+        return numbers, None, bool(spans_decades)
+    labels = sorted({str(value) for value in column})
+    return np.array([labels.index(str(value)) for value in column]), labels, False
+
+
+def _extremes(column) -> tuple[str, str]:
+    """The labels at the bottom and top of a parallel-coordinates axis."""
+    positions, labels, _ = _axis_values(column)
+    if labels is not None:
+        return labels[0], labels[-1]
+    return f"{positions.min():.4g}", f"{positions.max():.4g}"
+
+
+def _scaled(column) -> np.ndarray:
+    positions, _, log_scale = _axis_values(column)
+    positions = np.log10(positions) if log_scale else positions.astype(float)
+    span = np.ptp(positions)
+    return (positions - positions.min()) / span if span else np.full(len(positions), 0.5)
+
+
+def _number(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")

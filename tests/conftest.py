@@ -104,7 +104,10 @@ def train(store: Store, shared_data: Path, tmp_path: Path):
 
 
 def train_arguments(outputs: Path, overrides: tuple[str, ...] | list[str]) -> list[str]:
-    return [f"paths.outputs_dir={outputs}/outputs", *overrides]
+    # Flags such as -m first: Hydra's parser wants them before the overrides.
+    flags = [item for item in overrides if item.startswith("-")]
+    rest = [item for item in overrides if not item.startswith("-")]
+    return [*flags, f"paths.outputs_dir={outputs}/outputs", *rest]
 
 
 def train_environment(store: Store, data_dir: Path) -> dict[str, str]:
@@ -113,3 +116,42 @@ def train_environment(store: Store, data_dir: Path) -> dict[str, str]:
         "ML_EXPERIMENTS_DATA_DIR": str(data_dir),
         "PYTHONUNBUFFERED": "1",
     }
+
+
+# --- sweeps ---------------------------------------------------------------------
+
+DIVERGING_LR = 1e6  # SGD on Boston turns the loss to inf/NaN within an epoch
+
+GRID = [
+    "-m",
+    "experiment=boston_linear",
+    "name=grid_sweep",
+    f"optimizer.lr=0.01,{DIVERGING_LR}",
+    "optimizer.momentum=0.0,0.9",
+    "trainer.max_epochs=5",
+    "logger.log_model=false",
+]
+
+
+def sweep_runs(store: Store, experiment: str):
+    """The sweep's parent run and its children, ordered by job number."""
+    runs = store.runs(experiment)
+    parents = [run for run in runs if "sweep_dir" in run.data.tags]
+    assert len(parents) == 1, [run.info.run_name for run in runs]
+    parent = parents[0]
+    parent_id = parent.info.run_id
+    children = [run for run in runs if run.data.tags.get("mlflow.parentRunId") == parent_id]
+    assert len(children) == len(runs) - 1, "every other run of the experiment is a child"
+    return parent, sorted(children, key=lambda run: int(run.info.run_name.split()[0][1:]))
+
+
+def artifact_paths(store: Store, run_id: str, folder: str) -> set[str]:
+    return {item.path for item in store.client().list_artifacts(run_id, folder)}
+
+
+@pytest.fixture(scope="session")
+def grid_sweep(store, shared_data, tmp_path_factory):
+    """A 2x2 grid over Boston, two of whose jobs diverge: (result, outputs folder)."""
+    outputs = tmp_path_factory.mktemp("grid_sweep")
+    result = run_module("train", GRID, store, shared_data, outputs)
+    return result, outputs

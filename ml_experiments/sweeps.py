@@ -1,0 +1,186 @@
+"""A multirun as one MLflow parent run with a nested child run per job.
+
+The launching process opens the parent run before any job starts (the Hydra
+callback `callbacks.SweepParentRun`) and writes its id to a small file in the
+sweep folder. Each job, in whatever process or machine the launcher runs it,
+reads that file and nests its run under the parent. When the sweep ends the
+parent receives a summary: the best child, a leaderboard and its figures.
+
+Opening the store and the experiment once, up front, also means parallel jobs
+never race each other to create the SQLite schema.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import DictConfig, OmegaConf
+
+log = logging.getLogger(__name__)
+
+SWEEP_FILE = "mlflow_sweep.json"
+OPTUNA_RESULTS = "optimization_results.yaml"
+# Keys that change which MLflow experiment a single run logs to.
+EXPERIMENT_KEYS = {"experiment", "name", "dataset", "dataset.name", "logger.experiment_name"}
+SHARED_EXPERIMENT = "sweeps"
+
+
+@dataclass
+class Sweep:
+    """What every job of a sweep needs to know to nest its run."""
+
+    parent_run_id: str
+    experiment_id: str
+    tracking_uri: str
+    swept_keys: list[str]
+    optimized_metric: str
+
+
+def swept_keys(config: DictConfig) -> list[str]:
+    """The keys the sweep varies: sweep overrides on the command line, and an
+    Optuna search space (`hydra.sweeper.params`)."""
+    parsed = OverridesParser.create().parse_overrides(list(config.hydra.overrides.task))
+    keys = [override.key_or_group for override in parsed if override.is_sweep_override()]
+    params = OmegaConf.select(config, "hydra.sweeper.params") or {}
+    return keys + [key for key in params if key not in keys]
+
+
+def experiment_name_of(config: DictConfig, keys: list[str]) -> str:
+    """One sweep, one experiment: the config's own, or a shared one when jobs differ in it."""
+    if EXPERIMENT_KEYS.intersection(keys):
+        return SHARED_EXPERIMENT
+    return config.logger.experiment_name
+
+
+def start_parent_run(config: DictConfig) -> Sweep:
+    """Create the store, the experiment and the parent run; return what jobs need."""
+    from mlflow import MlflowClient
+
+    from ml_experiments import tracking
+
+    tracking_uri = config.logger.tracking_uri
+    tracking.prepare_store(tracking_uri)
+    keys = swept_keys(config)
+    artifact_root = tracking.artifact_root_for(tracking_uri, config.paths.outputs_dir)
+    experiment_id = tracking.experiment_id_for(experiment_name_of(config, keys), artifact_root)
+    sweep_dir = Path(config.hydra.sweep.dir).resolve()
+    parent = MlflowClient(tracking_uri).create_run(
+        experiment_id,
+        run_name=parent_run_name(config, keys),
+        tags={
+            "sweep_dir": str(sweep_dir),
+            "sweeper": config.hydra.sweeper._target_.rsplit(".", 1)[-1],
+            "launcher": config.hydra.launcher._target_.rsplit(".", 1)[-1],
+            "swept_keys": " ".join(keys),
+            "optimized_metric": config.optimized_metric,
+            "overrides": " ".join(config.hydra.overrides.task),
+            "git_commit": tracking.git_commit(),
+        },
+    )
+    sweep = Sweep(
+        parent.info.run_id, experiment_id, tracking_uri, keys, str(config.optimized_metric)
+    )
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    (sweep_dir / SWEEP_FILE).write_text(json.dumps(asdict(sweep), indent=2))
+    log.info("sweep parent run %s; each job nests its run under it", sweep.parent_run_id)
+    return sweep
+
+
+def parent_run_name(config: DictConfig, keys: list[str]) -> str:
+    sweeper = config.hydra.sweeper._target_.rsplit(".", 1)[-1].removesuffix("Sweeper").lower()
+    if sweeper == "optuna":
+        trials = config.hydra.sweeper.n_trials
+        return f"{config.name} optuna: {trials} trials over {', '.join(keys)}"
+    varied = [item for item in config.hydra.overrides.task if _key_of(item) in keys]
+    params = OmegaConf.select(config, "hydra.sweeper.params") or {}
+    on_command_line = {_key_of(item) for item in varied}
+    varied += [f"{key}={value}" for key, value in params.items() if key not in on_command_line]
+    return f"{config.name} sweep: {' '.join(varied)}"
+
+
+def read_sweep(sweep_dir: Path) -> Sweep | None:
+    """The sweep a job belongs to, or None when no parent run was opened for it."""
+    path = sweep_dir / SWEEP_FILE
+    if not path.is_file():
+        log.warning(
+            "no %s in %s: this job's run is not nested under a parent", SWEEP_FILE, sweep_dir
+        )
+        return None
+    return Sweep(**json.loads(path.read_text()))
+
+
+def child_run_name(job_number: int, overrides: list[str], keys: list[str]) -> str:
+    """`#3 optimizer.lr=0.01 optimizer=sgd`: the job's number and what it varies.
+    Long numbers (Optuna's samples) are shortened to 4 digits; the params keep them whole."""
+    varied = [_shortened(item) for item in overrides if _key_of(item) in keys]
+    return " ".join([f"#{job_number}", *varied])
+
+
+def _shortened(override: str) -> str:
+    key, _, value = override.partition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        return override
+    short = f"{number:.4g}"
+    return override if float(short) == number else f"{key}={short}"
+
+
+def finish_parent_run(sweep: Sweep, sweep_dir: Path, completed: bool) -> str:
+    """Log the summary of the children to the parent run, end it, and return its status:
+    FINISHED when the sweep completed and at least one job finished, FAILED otherwise.
+    The parent ends even when the summary cannot be written."""
+    import mlflow
+
+    mlflow.set_tracking_uri(sweep.tracking_uri)
+    client = mlflow.MlflowClient()
+    finished = 0
+    try:
+        finished = _log_summary(client, sweep, sweep_dir)
+    except Exception:  # a summary is not worth leaving the parent RUNNING forever
+        log.exception("could not write the summary of sweep %s", sweep.parent_run_id)
+    finally:
+        status = "FINISHED" if completed and finished else "FAILED"
+        if status == "FAILED":
+            reason = "the sweep stopped before its end" if not completed else "no job finished"
+            client.set_tag(sweep.parent_run_id, "end_reason", reason)
+        client.set_terminated(sweep.parent_run_id, status)
+    log.info("sweep parent run %s ended %s", sweep.parent_run_id, status)
+    return status
+
+
+def _log_summary(client, sweep: Sweep, sweep_dir: Path) -> int:
+    """Counts, best child, leaderboard and Optuna's results; returns the jobs finished."""
+    from ml_experiments import compare
+
+    runs = compare.child_runs(sweep.parent_run_id, sweep.experiment_id)
+    metric = sweep.optimized_metric
+    finished = int((runs["status"] == "FINISHED").sum()) if len(runs) else 0
+    # A job that failed before its run started has a folder but no run.
+    jobs = max(len(runs), sum(1 for path in sweep_dir.iterdir() if path.name.isdigit()))
+    client.log_metric(sweep.parent_run_id, "jobs_finished", finished)
+    client.log_metric(sweep.parent_run_id, "jobs_not_finished", jobs - finished)
+    optuna_results = sweep_dir / OPTUNA_RESULTS
+    if optuna_results.is_file():
+        client.log_artifact(sweep.parent_run_id, str(optuna_results), "optuna")
+    if not finished:
+        return 0
+    board = compare.leaderboard(runs, metric)
+    compare.log_to_run(client, sweep.parent_run_id, board, metric)
+    # Failed runs keep their last val/* values: the best is a finished run's.
+    contenders = board[(board["status"] == "FINISHED") & board[metric].notna()]
+    if len(contenders):
+        best = contenders.iloc[0]
+        client.set_tag(sweep.parent_run_id, "best_run_id", best["run_id"])
+        client.set_tag(sweep.parent_run_id, "best_run", best["run"])
+        client.log_metric(sweep.parent_run_id, f"best/{metric}", float(best[metric]))
+        log.info("best of %d runs: %s, %s = %.4g", finished, best["run"], metric, best[metric])
+    return finished
+
+
+def _key_of(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+~")

@@ -1,0 +1,65 @@
+"""Open the MLflow UI on the project's store: `python -m ml_experiments.ui [--port 5000]`.
+
+Starts `mlflow server` bound to 127.0.0.1 (this machine only) against the store
+that `train.py` logs to: MLFLOW_TRACKING_URI if set, else outputs/mlflow.db.
+Then open http://127.0.0.1:5000 in a browser. Ctrl-C stops it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ml_experiments.config import PROJECT_ROOT
+
+HOST = "127.0.0.1"
+
+
+def store_uri(outputs_dir: Path) -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI", f"sqlite:///{outputs_dir.resolve()}/mlflow.db")
+
+
+def server_command(tracking_uri: str, outputs_dir: Path, port: int) -> list[str]:
+    from ml_experiments.tracking import artifact_root_for
+
+    return [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        tracking_uri,
+        # Only for experiments created from the UI; train.py sets each experiment's own.
+        "--default-artifact-root",
+        artifact_root_for(tracking_uri, str(outputs_dir)),
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--outputs-dir", type=Path, default=PROJECT_ROOT / "outputs")
+    args = parser.parse_args()
+    uri = store_uri(args.outputs_dir)
+    if uri.startswith(("http://", "https://")):
+        sys.exit(f"error: MLFLOW_TRACKING_URI={uri} is a tracking server: open it in a browser.")
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+        fix = (
+            "unset MLFLOW_TRACKING_URI" if "MLFLOW_TRACKING_URI" in os.environ else "--outputs-dir"
+        )
+        sys.exit(f"error: no MLflow store at {uri} yet. Train a run first, or check {fix}.")
+    print(f"MLflow UI on http://{HOST}:{args.port} for {uri} (Ctrl-C stops it)", flush=True)
+    command = server_command(uri, args.outputs_dir, args.port)
+    os.execv(command[0], command)
+
+
+if __name__ == "__main__":
+    main()
