@@ -56,9 +56,18 @@ def machine() -> str:
 
 def train(overrides: list[str], store_uri: str, outputs: Path) -> float:
     """Run `python -m ml_experiments.train`; return its wall time, launch to exit, in seconds."""
+    flags = [item for item in overrides if item.startswith("-")]  # Hydra wants them first
+    rest = [item for item in overrides if not item.startswith("-")]
     started = time.perf_counter()
     completed = subprocess.run(
-        [sys.executable, "-m", "ml_experiments.train", f"paths.outputs_dir={outputs}", *overrides],
+        [
+            sys.executable,
+            "-m",
+            "ml_experiments.train",
+            *flags,
+            f"paths.outputs_dir={outputs}",
+            *rest,
+        ],
         cwd=PROJECT_ROOT,
         env=os.environ
         | {"MLFLOW_TRACKING_URI": store_uri, "ML_EXPERIMENTS_DATA_DIR": str(data_dir())},

@@ -62,7 +62,11 @@ def main() -> None:
 
 | launcher | median seconds | each repeat | speed-up | runs lost |
 |---|---|---|---|---|
-{rows}"""
+{rows}
+
+Each job trains for a few seconds. One job at a time runs in the launching process
+and already uses both cores for torch's operations. Each joblib worker is a new
+process that imports torch and MLflow before its first job, and gets one thread."""
     write_results("sweep", "Sweeps: 12 jobs one at a time vs 2 parallel workers", body)
 
 

@@ -50,6 +50,16 @@ class InvertMode(Enum):
     never = "never"
 
 
+class Vectorizer(Enum):
+    tfidf = "tfidf"
+    count = "count"  # bag of words
+
+
+class TextClassifier(Enum):
+    logreg = "logreg"
+    linear_svm = "linear_svm"
+
+
 class NumericImputer(Enum):
     mean = "mean"
     median = "median"
@@ -118,6 +128,38 @@ class ImageDatasetConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
+@dataclass
+class LiarDatasetConfig:
+    _target_: str = "ml_experiments.data.text.load_liar"
+    name: str = "liar"
+    root: str = MISSING  # the folder of train.tsv, valid.tsv, test.tsv
+    fields: list[str] = field(default_factory=lambda: ["statement"])  # joined into the text
+    binary: bool = False  # six labels, or false (the lower three) vs true
+
+
+@dataclass
+class ImdbDatasetConfig:
+    _target_: str = "ml_experiments.data.text.load_imdb"
+    name: str = "imdb"
+    path: str = MISSING  # aclImdb_v1.tar.gz, or the aclImdb folder
+    val_fraction: float = 0.1  # of the 25,000 training reviews
+    train_subset: int | None = None  # a seeded sample, for quick runs
+    test_subset: int | None = None
+
+
+@dataclass
+class TextCsvDatasetConfig(SplitConfig):
+    _target_: str = "ml_experiments.data.text.load_text_csv"
+    name: str = "text_csv"
+    path: str = MISSING
+    text_columns: list[str] = MISSING  # joined with newlines, missing ones skipped
+    label_column: str = MISSING
+    labels: list[str] | None = None  # the labels in class order; others are an error
+    label_names: list[str] | None = None  # display names for `labels`
+    separator: str = ","
+    drop_duplicates: bool = True  # repeated texts are dropped (and counted)
+
+
 # --- models -----------------------------------------------------------------
 
 
@@ -162,6 +204,32 @@ class SklearnLinearModelConfig:
     name: str = "sklearn_linear"
     C: float = 1.0  # inverse regularisation strength, classification only
     max_iter: int = 1000
+
+
+@dataclass
+class TextPreprocessConfig:
+    """Cleaning applied to each raw text inside the model (so saved models take raw text)."""
+
+    lowercase: bool = True
+    strip_html: bool = True
+    strip_urls: bool = True
+
+
+@dataclass
+class TextLinearModelConfig:
+    _target_: str = "ml_experiments.models.text.text_classifier"
+    name: str = "tfidf_logreg"
+    vectorizer: Vectorizer = Vectorizer.tfidf
+    ngram_max: int = 2  # words and word pairs
+    min_df: int = 2  # a term must appear in this many training texts
+    max_features: int | None = None  # keep the most frequent terms only
+    stop_words: str | None = None  # "english" drops scikit-learn's English stop words
+    sublinear_tf: bool = True  # tf-idf only: 1 + log(count)
+    classifier: TextClassifier = TextClassifier.logreg
+    C: float = 1.0  # inverse regularisation strength
+    class_weight: str | None = None  # "balanced" weighs classes by inverse frequency
+    max_iter: int = 1000
+    preprocess: TextPreprocessConfig = field(default_factory=TextPreprocessConfig)
 
 
 # --- optimizers -------------------------------------------------------------
@@ -353,6 +421,9 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "csv": CsvDatasetConfig,
         "boston": BostonDatasetConfig,
         "image": ImageDatasetConfig,
+        "liar": LiarDatasetConfig,
+        "imdb": ImdbDatasetConfig,
+        "text_csv": TextCsvDatasetConfig,
     },
     "model": {
         "linear": LinearModelConfig,
@@ -360,6 +431,7 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "sklearn_linear": SklearnLinearModelConfig,
         "simple_cnn": SimpleCnnConfig,
         "deep_cnn": DeepCnnConfig,
+        "text_linear": TextLinearModelConfig,
     },
     "optimizer": {"sgd": SgdConfig, "adam": AdamConfig, "adamw": AdamWConfig},
     "scheduler": {

@@ -18,12 +18,13 @@ from ml_experiments import runtime, tracking, viz
 from ml_experiments.building import build, plain_options
 from ml_experiments.data import DataBundle
 from ml_experiments.data.base import CLASSIFICATION
+from ml_experiments.data.text import is_text
 from ml_experiments.engine import checkpoint
 from ml_experiments.engine.loop import Trainer, steps_in_epoch
 from ml_experiments.engine.metrics import confusion_matrix
 from ml_experiments.engine.schedules import build_schedule
 from ml_experiments.engine.sklearn_fit import features, fit_and_test
-from ml_experiments.errors import CheckpointError
+from ml_experiments.errors import CheckpointError, ConfigError
 from ml_experiments.tracking import RunContext, RunLogger
 from ml_experiments.validation import check_config, check_metric_names, check_onecycle_steps
 
@@ -43,6 +44,11 @@ def run(cfg: DictConfig, context: RunContext) -> float:
         data = build(cfg.dataset, drop=(), seed=cfg.seed)
         model = build(cfg.model, meta=data.meta)
         trains_with_torch = isinstance(model, torch.nn.Module)
+        if trains_with_torch and is_text(data):
+            raise ConfigError(
+                f"model={cfg.model.name} takes numbers, and dataset={cfg.dataset.name} is raw "
+                "text. Use model=tfidf_logreg or model=bow_logreg."
+            )
         check_metric_names(cfg, data.meta.task, trains_with_torch)
         if resume_from is None:
             run_logger.log_params(_data_params(data))

@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from ml_experiments.building import dotted_items
 from ml_experiments.config import PROJECT_ROOT
 from ml_experiments.errors import CheckpointError, StopRequested, UserError
-from ml_experiments.stopping import stop_signals_end_the_run
+from ml_experiments.stopping import stop_signals_end_the_run, store_write, uninterrupted
 from ml_experiments.sweeps import Sweep, child_run_name
 
 log = logging.getLogger(__name__)
@@ -174,21 +174,25 @@ class RunLogger:
     def __init__(self, run_id: str):
         self.run_id = run_id
 
+    @uninterrupted
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
         import mlflow
 
         mlflow.log_metrics(metrics, step=step)
 
+    @uninterrupted
     def log_params(self, params: dict[str, Any]) -> None:
         import mlflow
 
         mlflow.log_params(params)
 
+    @uninterrupted
     def log_dict(self, values: dict, name: str) -> None:
         import mlflow
 
         mlflow.log_dict(values, name)
 
+    @uninterrupted
     def log_figure(self, figure, name: str) -> None:
         import matplotlib.pyplot as plt
         import mlflow
@@ -196,11 +200,13 @@ class RunLogger:
         mlflow.log_figure(figure, f"figures/{name}.png")
         plt.close(figure)
 
+    @uninterrupted
     def log_artifact(self, path: Path, folder: str | None = None) -> None:
         import mlflow
 
         mlflow.log_artifact(str(path), folder)
 
+    @uninterrupted
     def log_torch_model(self, model, input_example) -> None:
         import mlflow.pytorch
         import torch
@@ -218,15 +224,20 @@ class RunLogger:
             serialization_format="pickle",
         )
 
+    @uninterrupted
     def log_sklearn_model(self, estimator, input_example) -> None:
         import mlflow.sklearn
         import sklearn
 
+        logging.getLogger("mlflow.sklearn").setLevel(logging.ERROR)  # the pickle warning
         mlflow.sklearn.log_model(
             estimator,
             name="model",
             input_example=input_example,
             pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
+            # skops, MLflow's default, writes each array of a fitted vocabulary as its own
+            # zip entry, in time quadratic in their number: minutes for a text model.
+            serialization_format="cloudpickle",
         )
 
 
@@ -254,11 +265,12 @@ def tracked_run(
     # From here on the run exists: whatever happens, it must end with a status.
     try:
         with stop_signals_end_the_run():
-            if resume_run_id is None:
-                mlflow.log_params(flat_params(cfg))
-                _log_config_files(cfg, context)
-            else:
-                mlflow.set_tag("resumed_in", str(context.output_dir))
+            with store_write():
+                if resume_run_id is None:
+                    mlflow.log_params(flat_params(cfg))
+                    _log_config_files(cfg, context)
+                else:
+                    mlflow.set_tag("resumed_in", str(context.output_dir))
             yield RunLogger(run.info.run_id)
     except (KeyboardInterrupt, StopRequested) as stop:
         _end_run(context, log_folder, "KILLED", reason=f"{type(stop).__name__}: {stop}")

@@ -108,7 +108,11 @@ def _trainer_problems(trainer: DictConfig) -> list[str]:
 def _split_problems(dataset: DictConfig) -> list[str]:
     if "val_fraction" not in dataset:
         return []
-    val, test = dataset.val_fraction, dataset.test_fraction
+    val, test = dataset.val_fraction, dataset.get("test_fraction")
+    if test is None:  # the data set has its own test split
+        if 0 < val < 1:
+            return []
+        return [f"dataset.val_fraction must be between 0 and 1, got {val}"]
     if val <= 0 or test <= 0 or val + test >= 1:
         return [
             f"dataset.val_fraction ({val}) and dataset.test_fraction ({test}) must each be "

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from ml_experiments.errors import StopRequested
-from ml_experiments.stopping import raise_if_stop_requested, stop_signals_end_the_run
+from ml_experiments.stopping import stop_signals_end_the_run, store_write
 
 from .conftest import PROJECT_ROOT, train_arguments, train_environment
 
@@ -141,15 +141,22 @@ def test_a_stop_signal_marks_the_run_killed(store, shared_data, tmp_path, stop_s
     assert f"stopped by signal {int(stop_signal)}" in run.data.tags["end_reason"]
 
 
-def test_the_first_stop_signal_waits_for_the_loop_and_a_second_stops_at_once():
+def test_a_stop_signal_waits_for_the_store_write_in_progress():
+    steps = []
     with stop_signals_end_the_run():
-        os.kill(os.getpid(), signal.SIGTERM)  # handled before the next bytecode
         with pytest.raises(StopRequested):
-            raise_if_stop_requested()
+            with store_write():
+                os.kill(os.getpid(), signal.SIGTERM)  # handled before the next bytecode
+                steps.append("write finished")
         with pytest.raises(StopRequested):
-            os.kill(os.getpid(), signal.SIGTERM)
-            time.sleep(1)  # not reached: the second signal raises here
-    raise_if_stop_requested()  # leaving the block forgets the request
+            with store_write():
+                os.kill(os.getpid(), signal.SIGTERM)
+                os.kill(os.getpid(), signal.SIGTERM)  # asked twice: stop now
+                steps.append("not reached")
+        with pytest.raises(StopRequested):
+            os.kill(os.getpid(), signal.SIGTERM)  # outside a write: at once
+            steps.append("not reached")
+    assert steps == ["write finished"]
 
 
 def wait_for_checkpoint(folder, process, minimum_epoch: int = 1, timeout: float = 120):

@@ -27,7 +27,6 @@ from ml_experiments.engine import checkpoint
 from ml_experiments.engine.metrics import compute_metrics, direction
 from ml_experiments.engine.schedules import LrSchedule
 from ml_experiments.errors import CheckpointError, TrainingDiverged
-from ml_experiments.stopping import raise_if_stop_requested
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +106,6 @@ class Trainer:
         bar = _progress(epochs, "epochs", settings.progress_bar, keep=True)
         with torch.autograd.set_detect_anomaly(settings.detect_anomaly):
             for epoch in bar:
-                raise_if_stop_requested()
                 metrics = self.run_epoch(epoch)
                 shown = {key: f"{metrics[key]:.4g}" for key in metrics if key.startswith("val/")}
                 bar.set_postfix(shown | {"train/loss": f"{metrics['train/loss']:.4g}"})
@@ -167,7 +165,6 @@ class Trainer:
                 break
             if len(targets) == 1 and index > 0:
                 break  # a lone last example: batch norm cannot normalize a batch of one
-            raise_if_stop_requested()
             loss = self.train_step(inputs, targets)
             # Summed on the device: reading .item() every batch would wait on the GPU.
             loss_sum += loss.detach() * len(targets)

@@ -9,6 +9,7 @@ import torch
 
 from ml_experiments.data import DataBundle, TensorSplit
 from ml_experiments.data.base import CLASSIFICATION
+from ml_experiments.data.text import TextSplit
 from ml_experiments.engine.metrics import compute_metrics
 
 
@@ -29,18 +30,27 @@ def fit_and_test(estimator, data: DataBundle) -> SklearnResult:
     return SklearnResult(estimator, metrics, test_outputs)
 
 
-def features(data: DataBundle, split: TensorSplit) -> np.ndarray:
-    """A split as the 2-D float array scikit-learn wants (images are flattened)."""
+def features(data: DataBundle, split: TensorSplit | TextSplit) -> np.ndarray:
+    """A split as scikit-learn wants it: the raw texts, or a 2-D float array (images are
+    flattened)."""
+    if isinstance(split, TextSplit):
+        return split.texts
     return data.prepare_batch(split.x, False).flatten(1).numpy()
 
 
-def model_outputs(estimator, data: DataBundle, split: TensorSplit) -> torch.Tensor:
+def model_outputs(estimator, data: DataBundle, split: TensorSplit | TextSplit) -> torch.Tensor:
     """Predictions for regression; log-probabilities (the metrics' logits) for classification."""
     inputs = features(data, split)
-    if data.meta.task == CLASSIFICATION:
+    if data.meta.task != CLASSIFICATION:
+        return torch.tensor(estimator.predict(inputs), dtype=torch.float32)
+    if hasattr(estimator, "predict_proba"):
         probabilities = np.clip(estimator.predict_proba(inputs), 1e-12, 1.0)
         return torch.tensor(np.log(probabilities), dtype=torch.float32)
-    return torch.tensor(estimator.predict(inputs), dtype=torch.float32)
+    # A linear SVM has margins, not probabilities: their log-softmax ranks the same way.
+    margins = torch.tensor(estimator.decision_function(inputs), dtype=torch.float32)
+    if margins.ndim == 1:  # binary: one margin, positive for the second class
+        margins = torch.stack([-margins / 2, margins / 2], dim=1)
+    return torch.log_softmax(margins, dim=1)
 
 
 def _score(

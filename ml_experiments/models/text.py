@@ -1,0 +1,79 @@
+"""Text classifiers as scikit-learn pipelines: clean -> bag of words or TF-IDF -> linear model.
+
+The whole pipeline is the model: a saved one holds its cleaning rules and its fitted
+vocabulary, so it predicts on raw strings.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+import numpy as np
+
+from ml_experiments.data import DatasetMeta
+
+HTML_TAG = re.compile(r"<[^>]+>")
+URL = re.compile(r"(?:https?://|www\.)\S+")
+WHITESPACE = re.compile(r"\s+")
+
+
+class TextCleaner:
+    """Normalize one raw text: Unicode (NFKC), HTML tags and entities, URLs, case, spaces."""
+
+    def __init__(self, lowercase: bool = True, strip_html: bool = True, strip_urls: bool = True):
+        self.lowercase = lowercase
+        self.strip_html = strip_html
+        self.strip_urls = strip_urls
+
+    def __call__(self, text: str) -> str:
+        text = unicodedata.normalize("NFKC", text)
+        if self.strip_html:
+            text = html.unescape(HTML_TAG.sub(" ", text))
+        if self.strip_urls:
+            text = URL.sub(" ", text)
+        if self.lowercase:
+            text = text.lower()
+        return WHITESPACE.sub(" ", text).strip()
+
+
+def text_classifier(
+    meta: DatasetMeta,
+    vectorizer: str,
+    ngram_max: int,
+    min_df: int,
+    max_features: int | None,
+    stop_words: str | None,
+    sublinear_tf: bool,
+    classifier: str,
+    C: float,
+    class_weight: str | None,
+    max_iter: int,
+    preprocess: dict,
+):
+    """`vectorizer`: tfidf or count; `classifier`: logreg or linear_svm."""
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.svm import LinearSVC
+
+    del meta  # the vocabulary and the classes come from the training split
+    options = {
+        "preprocessor": TextCleaner(**preprocess),
+        "ngram_range": (1, ngram_max),
+        "min_df": min_df,
+        "max_features": max_features,
+        "stop_words": stop_words,
+        "dtype": np.float32,
+    }
+    words = (
+        TfidfVectorizer(sublinear_tf=sublinear_tf, **options)
+        if vectorizer == "tfidf"
+        else CountVectorizer(**options)
+    )
+    if classifier == "logreg":
+        model = LogisticRegression(C=C, class_weight=class_weight, max_iter=max_iter)
+    else:
+        model = LinearSVC(C=C, class_weight=class_weight, max_iter=max_iter)
+    return Pipeline([("words", words), ("classifier", model)])
