@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from ml_experiments import runtime, tracking, viz
+from ml_experiments import reports, runtime, tracking, viz
 from ml_experiments.building import build, plain_options
 from ml_experiments.data import DataBundle
 from ml_experiments.data.base import CLASSIFICATION
@@ -116,6 +116,7 @@ def _build_trainer(cfg, model, data: DataBundle, device, run_logger, resume_from
 
 
 def _log_torch_artifacts(cfg, data: DataBundle, result, run_logger: RunLogger) -> None:
+    _log_reports(run_logger, data, result.test_outputs.cpu(), step=result.state.epoch)
     if cfg.logger.log_figures:
         quality = "val/acc" if data.meta.task == CLASSIFICATION else "val/rmse"
         run_logger.log_figure(viz.learning_curves(result.state.history, quality), "learning_curves")
@@ -130,11 +131,30 @@ def _log_torch_artifacts(cfg, data: DataBundle, result, run_logger: RunLogger) -
 def _train_sklearn(cfg, estimator, data: DataBundle, run_logger: RunLogger) -> dict:
     result = fit_and_test(estimator, data)
     run_logger.log_metrics(result.metrics, 0)
+    _log_reports(run_logger, data, result.test_outputs, step=0)
     if cfg.logger.log_figures:
         _log_prediction_figures(run_logger, data, result.test_outputs)
     if cfg.logger.log_model:
         run_logger.log_sklearn_model(result.estimator, features(data, data.test)[:5])
     return result.metrics
+
+
+def _log_reports(run_logger: RunLogger, data: DataBundle, outputs: torch.Tensor, step: int):
+    """Classification only: the per-class report, ROC-AUC for two classes, and for text the
+    most confidently wrong test examples."""
+    meta = data.meta
+    if meta.task != CLASSIFICATION:
+        return
+    targets = data.test.y.cpu().numpy()
+    report, values = reports.classification_report(outputs, targets, meta.class_names)
+    run_logger.log_text(report, "reports/classification_report.txt")
+    run_logger.log_dict(values, "reports/classification_report.json")
+    area = reports.roc_auc(outputs, targets)
+    if area is not None:
+        run_logger.log_metrics({"test/roc_auc": area}, step)
+    if is_text(data):
+        wrong = reports.confidently_wrong_texts(data.test.texts, outputs, targets, meta.class_names)
+        run_logger.log_text(wrong.to_csv(index=False), "reports/confidently_wrong.csv")
 
 
 def _log_prediction_figures(run_logger: RunLogger, data: DataBundle, outputs: torch.Tensor) -> None:

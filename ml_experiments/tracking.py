@@ -187,6 +187,12 @@ class RunLogger:
         mlflow.log_params(params)
 
     @uninterrupted
+    def log_text(self, text: str, name: str) -> None:
+        import mlflow
+
+        mlflow.log_text(text, name)
+
+    @uninterrupted
     def log_dict(self, values: dict, name: str) -> None:
         import mlflow
 

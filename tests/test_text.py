@@ -149,6 +149,13 @@ def test_fake_news_tfidf_trains_and_its_saved_model_reads_raw_text(train, store,
     assert run.data.params["data/duplicate_texts_dropped"] == "2"
     assert run.data.params["data/rows_without_text_dropped"] == "2"
     assert run.data.metrics["test/acc"] == 1.0  # the two classes use disjoint words
+    assert run.data.metrics["test/roc_auc"] == 1.0
+    reports = {item.path for item in store.client().list_artifacts(run.info.run_id, "reports")}
+    assert reports == {
+        "reports/classification_report.json",
+        "reports/classification_report.txt",
+        "reports/confidently_wrong.csv",
+    }
     model = load_logged_model(store, run.info.run_id)
     predicted = model.predict(
         ["<p>SHOCKING secret EXPOSED: https://example.com</p>", "Senate committee budget vote"]
@@ -218,3 +225,19 @@ def test_text_data_errors_name_the_problem(train, tmp_path, overrides, message):
     assert result.returncode == 1
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_most_confident_mistakes_come_first():
+    import numpy as np
+    import torch
+
+    from ml_experiments.reports import confidently_wrong_texts, roc_auc
+
+    probabilities = torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]])
+    targets = np.array([1, 1, 1, 0])
+    texts = np.array(["a", "b", "c", "d"], dtype=object)
+    table = confidently_wrong_texts(texts, probabilities.log(), targets, ["neg", "pos"])
+    assert table["text"].tolist() == ["a", "d", "c"]  # "b" is right
+    assert table["confidence"].tolist() == [0.9, 0.7, 0.6]
+    assert table["predicted"].tolist() == ["neg", "pos", "neg"]
+    assert roc_auc(probabilities.log(), targets) == pytest.approx(1 / 3)

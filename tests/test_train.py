@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -12,7 +15,7 @@ def artifact_paths(store, run_id: str, folder: str | None = None) -> list[str]:
     return [item.path for item in store.client().list_artifacts(run_id, folder)]
 
 
-def test_default_run_trains_evaluates_and_logs_everything(train, store):
+def test_default_run_trains_evaluates_and_logs_everything(train, store, tmp_path):
     result = train("name=e2e_default", "trainer.max_epochs=6")
     assert "epochs:" not in result.output  # no progress bar when output is not a terminal
     run = store.only_run("e2e_default")
@@ -45,6 +48,13 @@ def test_default_run_trains_evaluates_and_logs_everything(train, store):
     assert "config/config_resolved.yaml" in artifact_paths(store, run.info.run_id, "config")
     assert "config/hydra/overrides.yaml" in artifact_paths(store, run.info.run_id, "config/hydra")
     assert artifact_paths(store, run.info.run_id, "logs") == ["logs/train.log"]
+    report = store.client().download_artifacts(
+        run.info.run_id, "reports/classification_report.json", str(tmp_path)
+    )
+    per_class = json.loads(Path(report).read_text())
+    supports = [per_class[str(digit)]["support"] for digit in range(10)]
+    assert sum(supports) == int(params["data/test_rows"]) and min(supports) > 20  # stratified
+    assert per_class["accuracy"] == pytest.approx(run.data.metrics["test/acc"])
 
     import mlflow
 

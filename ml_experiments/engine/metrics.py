@@ -23,6 +23,7 @@ DIRECTIONS = {
     "acc": "max",
     "f1_macro": "max",
     "r2": "max",
+    "roc_auc": "max",
 }
 
 
