@@ -8,6 +8,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -52,6 +53,12 @@ def machine() -> str:
         f"{cpu}, {os.cpu_count()} cores, {gpu}; Python {platform.python_version()}, "
         f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
     )
+
+
+def scratch_store(name: str) -> tuple[Path, str]:
+    """A new temporary folder for outputs, and the URI of a fresh SQLite store in it."""
+    scratch = Path(tempfile.mkdtemp(prefix=f"bench_{name}_"))
+    return scratch, f"sqlite:///{scratch}/mlflow.db"
 
 
 def train(overrides: list[str], store_uri: str, outputs: Path) -> float:

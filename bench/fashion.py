@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import time
 from pathlib import Path
 
-from common import RESULTS_DIR, latest_run, median, train, write_results
+from common import RESULTS_DIR, latest_run, median, scratch_store, train, write_results
 
 RECIPE = "fashion_cnn"
 CHANGES = {
@@ -64,8 +63,7 @@ def main() -> None:
     parser.add_argument("--variant-seeds", type=int, default=1)
     parser.add_argument("--experiments", nargs="+", default=list(CHANGES), choices=list(CHANGES))
     args = parser.parse_args()
-    scratch = Path(tempfile.mkdtemp(prefix="bench_fashion_"))
-    store = f"sqlite:///{scratch}/mlflow.db"
+    scratch, store = scratch_store("fashion")
 
     measurements = json.loads(MEASUREMENTS.read_text()) if MEASUREMENTS.exists() else {}
     for experiment in args.experiments:

@@ -13,13 +13,11 @@ its first line to the end of the first epoch whose test accuracy reaches 99.0%.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from common import data_dir, latest_run, median, train, write_results
+from common import data_dir, latest_run, median, scratch_store, train, write_results
 from torch import nn
 
 TARGET = 0.99
@@ -87,8 +85,7 @@ def main() -> None:
     parser.add_argument("--baseline-repeats", type=int, default=1)
     args = parser.parse_args()
 
-    scratch = Path(tempfile.mkdtemp(prefix="bench_mnist_"))
-    store = f"sqlite:///{scratch}/mlflow.db"
+    scratch, store = scratch_store("mnist")
     ours = []
     for seed in range(args.seeds):
         seconds = train(["experiment=mnist_cnn", f"seed={seed}"], store, scratch)

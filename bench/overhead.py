@@ -12,13 +12,11 @@ same channels-last layout.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from common import latest_run, load_mnist, median, train, write_results
+from common import latest_run, load_mnist, median, scratch_store, train, write_results
 
 OVERRIDES = [
     "experiment=mnist_cnn",
@@ -59,8 +57,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    scratch = Path(tempfile.mkdtemp(prefix="bench_overhead_"))
-    store = f"sqlite:///{scratch}/mlflow.db"
+    scratch, store = scratch_store("overhead")
     framework, bare = [], []
     for repeat in range(args.repeats):
         train(

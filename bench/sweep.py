@@ -10,10 +10,8 @@ when the sweep's parent run has fewer than 12 children or one did not end FINISH
 from __future__ import annotations
 
 import argparse
-import tempfile
-from pathlib import Path
 
-from common import median, train, write_results
+from common import median, scratch_store, train, write_results
 
 JOBS = 12
 GRID = [
@@ -46,8 +44,7 @@ def main() -> None:
     lost = {name: 0 for name in LAUNCHERS}
     for repeat in range(args.repeats):
         for name, launcher in LAUNCHERS.items():
-            scratch = Path(tempfile.mkdtemp(prefix="bench_sweep_"))
-            store = f"sqlite:///{scratch}/mlflow.db"  # fresh: the sweep creates it
+            scratch, store = scratch_store("sweep")  # fresh: the sweep creates it
             seconds[name].append(train([*GRID, *launcher], store, scratch))
             lost[name] += runs_lost(store)
             print(f"{name}, repeat {repeat}: {seconds[name][-1]:.1f} s", flush=True)

@@ -9,10 +9,8 @@ TF-IDF with logistic regression is deterministic, so each is run once.
 from __future__ import annotations
 
 import argparse
-import tempfile
-from pathlib import Path
 
-from common import latest_run, train, write_results
+from common import latest_run, scratch_store, train, write_results
 
 # experiment -> (what it is, the published anchor it is compared with)
 EXPERIMENTS = {
@@ -33,8 +31,7 @@ def main() -> None:
         "--experiments", nargs="+", default=list(EXPERIMENTS), choices=list(EXPERIMENTS)
     )
     args = parser.parse_args()
-    scratch = Path(tempfile.mkdtemp(prefix="bench_text_"))
-    store = f"sqlite:///{scratch}/mlflow.db"
+    scratch, store = scratch_store("text")
     rows = []
     for experiment in args.experiments:
         seconds = train([f"experiment={experiment}"], store, scratch)

@@ -13,7 +13,6 @@ A run's validation metrics are ranked by their value at its best epoch (the
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import tempfile
 import time
@@ -27,6 +26,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from ml_experiments.config import PROJECT_ROOT
 from ml_experiments.errors import ConfigError, exit_on_user_error
+from ml_experiments.tracking import default_tracking_uri, without_credentials
 
 log = logging.getLogger("ml_experiments.compare")
 
@@ -75,8 +75,7 @@ def parse_options(arguments: list[str]) -> CompareOptions:
         ) from error
     options = OmegaConf.to_object(merged)
     if options.tracking_uri is None:
-        default = f"sqlite:///{Path(options.paths.outputs_dir).resolve()}/mlflow.db"
-        options.tracking_uri = os.environ.get("MLFLOW_TRACKING_URI", default)
+        options.tracking_uri = default_tracking_uri(options.paths.outputs_dir)
     return options
 
 
@@ -234,7 +233,7 @@ def _metric_values(runs: pd.DataFrame, metric: str) -> pd.Series:
 
 
 def _better(metric: str) -> str:
-    from ml_experiments.engine.metrics import DIRECTIONS, direction
+    from ml_experiments.engine.metric_names import DIRECTIONS, direction
 
     try:
         return "lower" if direction(metric) == "min" else "higher"
@@ -248,8 +247,6 @@ def _better(metric: str) -> str:
 def _parent_run(client, run_id: str, tracking_uri: str):
     from mlflow.exceptions import MlflowException
 
-    from ml_experiments.tracking import without_credentials
-
     try:
         return client.get_run(run_id)
     except MlflowException as error:
@@ -260,7 +257,6 @@ def _parent_run(client, run_id: str, tracking_uri: str):
 
 
 def _experiment(client, name: str | None, tracking_uri: str):
-    from ml_experiments.tracking import without_credentials
 
     names = sorted(experiment.name for experiment in client.search_experiments())
     if not name:

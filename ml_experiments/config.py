@@ -454,7 +454,7 @@ def _project_root() -> str:
 
 def _optuna_direction(metric: str) -> str:
     """`${optuna_direction:val/acc}` -> maximize: a sweeper's direction follows the metric."""
-    from ml_experiments.engine.metrics import direction
+    from ml_experiments.engine.metric_names import direction
 
     try:
         return "minimize" if direction(metric) == "min" else "maximize"

@@ -136,11 +136,15 @@ def finish_parent_run(sweep: Sweep, sweep_dir: Path, completed: bool) -> str:
     The parent ends even when the summary cannot be written."""
     import mlflow
 
+    from ml_experiments import compare
+
     mlflow.set_tracking_uri(sweep.tracking_uri)
     client = mlflow.MlflowClient()
     finished = 0
     try:
-        finished = _log_summary(client, sweep, sweep_dir)
+        runs = compare.child_runs(sweep.parent_run_id, sweep.experiment_id)
+        finished = int((runs["status"] == "FINISHED").sum()) if len(runs) else 0
+        _log_summary(client, sweep, sweep_dir, runs, finished)
     except Exception:  # a summary is not worth leaving the parent RUNNING forever
         log.exception("could not write the summary of sweep %s", sweep.parent_run_id)
     finally:
@@ -153,13 +157,11 @@ def finish_parent_run(sweep: Sweep, sweep_dir: Path, completed: bool) -> str:
     return status
 
 
-def _log_summary(client, sweep: Sweep, sweep_dir: Path) -> int:
-    """Counts, best child, leaderboard and Optuna's results; returns the jobs finished."""
+def _log_summary(client, sweep: Sweep, sweep_dir: Path, runs, finished: int) -> None:
+    """Counts, best child, leaderboard and Optuna's results."""
     from ml_experiments import compare
 
-    runs = compare.child_runs(sweep.parent_run_id, sweep.experiment_id)
     metric = sweep.optimized_metric
-    finished = int((runs["status"] == "FINISHED").sum()) if len(runs) else 0
     # A job that failed before its run started has a folder but no run.
     jobs = max(len(runs), sum(1 for path in sweep_dir.iterdir() if path.name.isdigit()))
     client.log_metric(sweep.parent_run_id, "jobs_finished", finished)
@@ -168,7 +170,7 @@ def _log_summary(client, sweep: Sweep, sweep_dir: Path) -> int:
     if optuna_results.is_file():
         client.log_artifact(sweep.parent_run_id, str(optuna_results), "optuna")
     if not finished:
-        return 0
+        return
     board = compare.leaderboard(runs, metric)
     compare.log_to_run(client, sweep.parent_run_id, board, metric)
     # Failed runs keep their last val/* values: the best is a finished run's.
@@ -179,7 +181,6 @@ def _log_summary(client, sweep: Sweep, sweep_dir: Path) -> int:
         client.set_tag(sweep.parent_run_id, "best_run", best["run"])
         client.log_metric(sweep.parent_run_id, f"best/{metric}", float(best[metric]))
         log.info("best of %d runs: %s, %s = %.4g", finished, best["run"], metric, best[metric])
-    return finished
 
 
 def _key_of(override: str) -> str:

@@ -6,6 +6,7 @@ MLflow is imported inside functions: `--help` and `--cfg job` never pay for it.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import subprocess
 import traceback
@@ -46,6 +47,13 @@ def run_name(cfg: DictConfig, context: RunContext) -> str:
         return child_run_name(context.job_number, context.overrides, context.sweep.swept_keys)
     name = f"{cfg.name}: {context.choices.get('model')} on {context.choices.get('dataset')}"
     return name if context.job_number is None else f"{name} #{context.job_number}"
+
+
+def default_tracking_uri(outputs_dir: str | Path) -> str:
+    """The store runs log to (as conf/logger/mlflow.yaml sets it): MLFLOW_TRACKING_URI,
+    else the SQLite file in the outputs folder."""
+    local = f"sqlite:///{Path(outputs_dir).resolve()}/mlflow.db"
+    return os.environ.get("MLFLOW_TRACKING_URI", local)
 
 
 def artifact_root_for(tracking_uri: str, outputs_dir: str) -> str | None:

@@ -13,17 +13,12 @@ import sys
 from pathlib import Path
 
 from ml_experiments.config import PROJECT_ROOT
+from ml_experiments.tracking import artifact_root_for, default_tracking_uri
 
 HOST = "127.0.0.1"
 
 
-def store_uri(outputs_dir: Path) -> str:
-    return os.environ.get("MLFLOW_TRACKING_URI", f"sqlite:///{outputs_dir.resolve()}/mlflow.db")
-
-
 def server_command(tracking_uri: str, outputs_dir: Path, port: int) -> list[str]:
-    from ml_experiments.tracking import artifact_root_for
-
     return [
         sys.executable,
         "-m",
@@ -48,7 +43,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--outputs-dir", type=Path, default=PROJECT_ROOT / "outputs")
     args = parser.parse_args()
-    uri = store_uri(args.outputs_dir)
+    uri = default_tracking_uri(args.outputs_dir)
     if uri.startswith(("http://", "https://")):
         sys.exit(f"error: MLFLOW_TRACKING_URI={uri} is a tracking server: open it in a browser.")
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():

@@ -6,7 +6,7 @@ import dataclasses
 
 from omegaconf import DictConfig, OmegaConf
 
-from ml_experiments.engine.metrics import logged_metric_names
+from ml_experiments.engine.metric_names import logged_metric_names
 from ml_experiments.errors import ConfigError
 
 

@@ -188,9 +188,10 @@ def metric_vs_params(board, metric: str, params: list[str]) -> Figure:
 def parallel_coordinates(board, metric: str, params: list[str]) -> Figure:
     """Each run a line across one axis per param and the metric, coloured by the metric."""
     columns = [*params, metric]
-    scaled = np.column_stack([_scaled(board[column]) for column in columns])
-    values = board[metric].to_numpy(dtype=float)
-    colours = plt.cm.viridis((values - values.min()) / (np.ptp(values) or 1.0))
+    axes_values = [_axis_values(board[column]) for column in columns]
+    scaled = np.column_stack([_scaled(*axis_values) for axis_values in axes_values])
+    scores = board[metric].to_numpy(dtype=float)
+    colours = plt.cm.viridis((scores - scores.min()) / (np.ptp(scores) or 1.0))
     figure, axis = plt.subplots(figsize=(1.8 * len(columns) + 2, 4))
     for row in reversed(range(len(board))):  # the best run (first) drawn last, on top
         axis.plot(range(len(columns)), scaled[row], color=colours[row], alpha=0.8)
@@ -198,13 +199,13 @@ def parallel_coordinates(board, metric: str, params: list[str]) -> Figure:
     axis.tick_params(axis="x", pad=14)  # below the lowest value's label
     axis.set_yticks([])
     axis.set_ylim(-0.08, 1.08)
-    for position, column in enumerate(columns):
+    for position, axis_values in enumerate(axes_values):
         axis.axvline(position, color="grey", linewidth=0.8)
-        low, high = _extremes(board[column])
+        low, high = _extremes(*axis_values)
         axis.text(position, -0.03, low, ha="center", va="top", fontsize=8)
         axis.text(position, 1.03, high, ha="center", va="bottom", fontsize=8)
     mappable = plt.cm.ScalarMappable(cmap="viridis")
-    mappable.set_clim(values.min(), values.max())
+    mappable.set_clim(scores.min(), scores.max())
     figure.colorbar(mappable, ax=axis, label=metric)
     axis.set_title(f"{len(board)} runs", pad=16)
     figure.tight_layout()
@@ -225,16 +226,15 @@ def _axis_values(column) -> tuple[np.ndarray, list[str] | None, bool]:
     return np.array([labels.index(str(value)) for value in column]), labels, False
 
 
-def _extremes(column) -> tuple[str, str]:
+def _extremes(positions: np.ndarray, labels: list[str] | None, _log_scale: bool) -> tuple[str, str]:
     """The labels at the bottom and top of a parallel-coordinates axis."""
-    positions, labels, _ = _axis_values(column)
     if labels is not None:
         return labels[0], labels[-1]
     return f"{positions.min():.4g}", f"{positions.max():.4g}"
 
 
-def _scaled(column) -> np.ndarray:
-    positions, _, log_scale = _axis_values(column)
+def _scaled(positions: np.ndarray, _labels: list[str] | None, log_scale: bool) -> np.ndarray:
+    """An axis's values mapped to [0, 1] (on a log scale when the axis has one)."""
     positions = np.log10(positions) if log_scale else positions.astype(float)
     span = np.ptp(positions)
     return (positions - positions.min()) / span if span else np.full(len(positions), 0.5)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import logging
 import tarfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -54,9 +54,6 @@ class TextSplit:
 
     def __len__(self) -> int:
         return len(self.y)
-
-    def to(self, device: torch.device) -> TextSplit:
-        return replace(self, y=self.y.to(device))
 
 
 def is_text(data: DataBundle) -> bool:
@@ -247,6 +244,10 @@ def load_text_csv(
     if len(texts) == 0:
         raise DataError(f"no usable rows left in {path} after dropping {summary}.")
     classes = _classes(label_text, labels, path)
+    if label_names and len(label_names) != len(classes):
+        raise DataError(
+            f"dataset.label_names has {len(label_names)} names for {len(classes)} labels {classes}."
+        )
     targets = np.array([classes.index(label) for label in label_text], dtype=np.int64)
     train, val, test = split_indices(len(targets), val_fraction, test_fraction, seed, targets)
     meta = DatasetMeta(
@@ -255,10 +256,6 @@ def load_text_csv(
         input_shape=(),
         class_names=list(label_names) if label_names else classes,
     )
-    if label_names and len(label_names) != len(classes):
-        raise DataError(
-            f"dataset.label_names has {len(label_names)} names for {len(classes)} labels {classes}."
-        )
     log.info("%s: %s", name, ", ".join(f"{key}={value}" for key, value in summary.items()))
     return DataBundle(
         _text_split(texts[train], targets[train]),

@@ -24,7 +24,8 @@ from torch import nn
 from ml_experiments.data import DataBundle, TensorSplit
 from ml_experiments.data.base import CLASSIFICATION
 from ml_experiments.engine import checkpoint
-from ml_experiments.engine.metrics import compute_metrics, direction
+from ml_experiments.engine.metric_names import direction
+from ml_experiments.engine.metrics import compute_metrics
 from ml_experiments.engine.schedules import LrSchedule
 from ml_experiments.errors import CheckpointError, TrainingDiverged
 

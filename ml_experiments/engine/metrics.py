@@ -9,36 +9,6 @@ import torch.nn.functional as F
 
 from ml_experiments.data.base import CLASSIFICATION
 
-METRIC_NAMES = {
-    "regression": ("loss", "rmse", "mae", "r2"),
-    "classification": ("loss", "acc", "f1_macro"),
-}
-
-
-# Whether a lower ("min") or higher ("max") value of a metric is better.
-DIRECTIONS = {
-    "loss": "min",
-    "rmse": "min",
-    "mae": "min",
-    "acc": "max",
-    "f1_macro": "max",
-    "r2": "max",
-    "roc_auc": "max",
-}
-
-
-def direction(metric: str) -> str:
-    """ "min" or "max" for a logged metric key such as `val/acc`."""
-    return DIRECTIONS[metric.rsplit("/", 1)[-1]]
-
-
-def logged_metric_names(task: str) -> list[str]:
-    """The metric keys every run of this task logs, e.g. `val/rmse` (usable as objectives)."""
-    names = ["train/loss"]
-    for split in ("val", "test"):
-        names += [f"{split}/{name}" for name in METRIC_NAMES[task]]
-    return names
-
 
 def compute_metrics(task: str, outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
     outputs, targets = outputs.float().cpu(), targets.cpu()

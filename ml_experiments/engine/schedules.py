@@ -8,7 +8,7 @@ from omegaconf import DictConfig
 from torch.optim.lr_scheduler import LinearLR, LRScheduler, ReduceLROnPlateau, SequentialLR
 
 from ml_experiments.building import plain_options
-from ml_experiments.engine.metrics import direction
+from ml_experiments.engine.metric_names import direction
 
 # Keys of the scheduler group that the engine reads; the rest go to the torch class.
 ENGINE_KEYS = ("interval", "warmup_epochs", "warmup_start_factor")
