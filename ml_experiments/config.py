@@ -60,6 +60,21 @@ class TextClassifier(Enum):
     linear_svm = "linear_svm"
 
 
+class RecurrentCell(Enum):
+    lstm = "lstm"
+    gru = "gru"
+
+
+class Pooling(Enum):
+    last = "last"  # the final hidden state of each direction
+    mean = "mean"  # over the words of the text
+    max = "max"
+
+
+class ClassWeight(Enum):
+    balanced = "balanced"  # each class weighs n / (classes * its count), as in scikit-learn
+
+
 class NumericImputer(Enum):
     mean = "mean"
     median = "median"
@@ -232,6 +247,36 @@ class TextLinearModelConfig:
     preprocess: TextPreprocessConfig = field(default_factory=TextPreprocessConfig)
 
 
+@dataclass
+class VocabularyConfig:
+    """How the PyTorch text models turn raw text into token ids (fitted on train only)."""
+
+    _target_: str = "ml_experiments.data.vocabulary.Vocabulary"
+    lowercase: bool = True
+    strip_html: bool = True
+    strip_urls: bool = True
+    # "english": scikit-learn's list. It holds "not" and "no", which sentiment needs.
+    stop_words: str | None = None
+    min_freq: int = 2  # rarer training words read as <unk>
+    max_size: int | None = 30000  # the most frequent words, besides <pad> and <unk>
+    max_length: int = 256  # words kept from the start of each text; shorter ones are padded
+
+
+@dataclass
+class RecurrentModelConfig:
+    _target_: str = "ml_experiments.models.rnn.RecurrentClassifier"
+    name: str = "lstm"
+    cell: RecurrentCell = RecurrentCell.lstm
+    embedding_dim: int = 128
+    hidden_size: int = 128
+    num_layers: int = 1
+    bidirectional: bool = True
+    dropout: float = 0.3  # on the embeddings, between layers and before the head
+    pooling: Pooling = Pooling.max
+    packed: bool | None = None  # packed sequences; null: on CUDA only (slower on CPU)
+    tokenizer: VocabularyConfig = field(default_factory=VocabularyConfig)
+
+
 # --- optimizers -------------------------------------------------------------
 
 
@@ -349,6 +394,9 @@ class TrainerConfig:
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
     gradient_clip_norm: float | None = None
     label_smoothing: float = 0.0
+    # Weigh the training loss against class imbalance (classification only); the
+    # validation loss stays unweighted, comparable across runs.
+    class_weight: ClassWeight | None = None
     amp: bool = False  # mixed precision; takes effect on CUDA only
     # Images in channels-last memory layout: about 2x faster convolutions and pooling on
     # CPUs (oneDNN) and what tensor cores want on GPUs. No effect on other inputs.
@@ -410,7 +458,8 @@ class EvaluateConfig(LoadModelConfig):
 
 @dataclass
 class PredictConfig(LoadModelConfig):
-    inputs: str = MISSING  # an image file or a folder of them
+    inputs: str | None = None  # an image file or folder; for text models a file, a text a line
+    text: str | None = None  # one raw text, for text models
     invert: InvertMode = InvertMode.auto
     top_k: int = 3
 
@@ -432,6 +481,7 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "simple_cnn": SimpleCnnConfig,
         "deep_cnn": DeepCnnConfig,
         "text_linear": TextLinearModelConfig,
+        "recurrent": RecurrentModelConfig,
     },
     "optimizer": {"sgd": SgdConfig, "adam": AdamConfig, "adamw": AdamWConfig},
     "scheduler": {

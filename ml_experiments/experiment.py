@@ -19,6 +19,7 @@ from ml_experiments.building import build, plain_options
 from ml_experiments.data import DataBundle
 from ml_experiments.data.base import CLASSIFICATION
 from ml_experiments.data.text import is_text
+from ml_experiments.data.vocabulary import tokenize_bundle
 from ml_experiments.engine import checkpoint
 from ml_experiments.engine.loop import Trainer, steps_in_epoch
 from ml_experiments.engine.metrics import confusion_matrix
@@ -42,13 +43,8 @@ def run(cfg: DictConfig, context: RunContext) -> float:
 
     with tracking.tracked_run(cfg, context, resume_run_id=resume_run_id) as run_logger:
         data = build(cfg.dataset, drop=(), seed=cfg.seed)
-        model = build(cfg.model, meta=data.meta)
+        data, model = build_data_and_model(cfg, data)
         trains_with_torch = isinstance(model, torch.nn.Module)
-        if trains_with_torch and is_text(data):
-            raise ConfigError(
-                f"model={cfg.model.name} takes numbers, and dataset={cfg.dataset.name} is raw "
-                "text. Use model=tfidf_logreg or model=bow_logreg."
-            )
         check_metric_names(cfg, data.meta.task, trains_with_torch)
         if resume_from is None:
             run_logger.log_params(_data_params(data))
@@ -59,6 +55,32 @@ def run(cfg: DictConfig, context: RunContext) -> float:
             metrics = _train_sklearn(cfg, model, data, run_logger)
         log.info("results: %s", " ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
         return metrics[cfg.optimized_metric]
+
+
+def build_data_and_model(cfg: DictConfig, data: DataBundle) -> tuple[DataBundle, object]:
+    """The model for `data`; a PyTorch text model first fits its tokenizer on the training
+    texts and turns every split into token ids."""
+    # Text models: PyTorch ones have a tokenizer, scikit-learn pipelines a vectorizer.
+    reads_text = "tokenizer" in cfg.model or "vectorizer" in cfg.model
+    if reads_text != is_text(data):
+        raise ConfigError(_text_mismatch_message(cfg, reads_text))
+    if "tokenizer" not in cfg.model:
+        return data, build(cfg.model, meta=data.meta)
+    tokenizer = build(cfg.model.tokenizer, drop=())
+    data = tokenize_bundle(data, tokenizer)
+    return data, build(cfg.model, drop=("name", "tokenizer"), meta=data.meta, tokenizer=tokenizer)
+
+
+def _text_mismatch_message(cfg: DictConfig, model_reads_text: bool) -> str:
+    if model_reads_text:
+        return (
+            f"model={cfg.model.name} reads text, and dataset={cfg.dataset.name} is not text. "
+            "Use it with dataset=liar, imdb, fake_news or text_csv."
+        )
+    return (
+        f"model={cfg.model.name} takes numbers, and dataset={cfg.dataset.name} is raw text. "
+        "Use model=lstm, model=tfidf_logreg or model=bow_logreg."
+    )
 
 
 def _train_torch(cfg, model, data: DataBundle, device, run_logger: RunLogger, resume_from) -> dict:
@@ -98,6 +120,8 @@ def _build_trainer(cfg, model, data: DataBundle, device, run_logger, resume_from
         "config_unresolved": OmegaConf.to_container(cfg, resolve=False, enum_to_str=True),
         "meta": asdict(data.meta),
     }
+    if hasattr(model, "tokenizer"):  # a text model cannot be rebuilt without its vocabulary
+        checkpoint_extras["tokenizer"] = model.tokenizer.state_dict()
     trainer = Trainer(
         model,
         data,
@@ -152,8 +176,9 @@ def _log_reports(run_logger: RunLogger, data: DataBundle, outputs: torch.Tensor,
     area = reports.roc_auc(outputs, targets)
     if area is not None:
         run_logger.log_metrics({"test/roc_auc": area}, step)
-    if is_text(data):
-        wrong = reports.confidently_wrong_texts(data.test.texts, outputs, targets, meta.class_names)
+    texts = getattr(data.test, "texts", None)  # raw texts, or token ids with their texts
+    if texts is not None:
+        wrong = reports.confidently_wrong_texts(texts, outputs, targets, meta.class_names)
         run_logger.log_text(wrong.to_csv(index=False), "reports/confidently_wrong.csv")
 
 

@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ml_experiments.building import build
 from ml_experiments.data import DatasetMeta
+from ml_experiments.data.vocabulary import Vocabulary
 from ml_experiments.engine import checkpoint
 from ml_experiments.errors import CheckpointError, UserError
 
@@ -40,7 +41,11 @@ def from_checkpoint(path: Path) -> TrainedModel:
         raise CheckpointError(f"{path} was written by an older version; it has no dataset metadata")
     meta = _meta(state["meta"])
     config = OmegaConf.create(state["config_unresolved"])
-    model = build(config.model, meta=meta)
+    if "tokenizer" in state:  # a text model: its fitted vocabulary sizes it
+        tokenizer = Vocabulary.from_state(state["tokenizer"])
+        model = build(config.model, drop=("name", "tokenizer"), meta=meta, tokenizer=tokenizer)
+    else:
+        model = build(config.model, meta=meta)
     model.load_state_dict(state["model"])
     return TrainedModel(model.eval(), meta, config, str(path))
 

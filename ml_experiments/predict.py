@@ -1,8 +1,14 @@
-"""Predict image files: `python -m ml_experiments.predict run_id=<id> inputs=<file or folder>`.
+"""Predict with a trained model, from its MLflow run id or a checkpoint file.
 
-Each image is converted as the training images were (grey or colour, resized to
-the training size, inverted when it is dark on light) and the top classes are
-printed and written to predictions.csv in the output folder.
+Images: `python -m ml_experiments.predict run_id=<id> inputs=<image file or folder>`.
+Each image is converted as the training images were (grey or colour, resized to the
+training size, inverted when it is dark on light).
+
+Text: `python -m ml_experiments.predict run_id=<id> text="A slow start, but ..."`, or
+`inputs=<file.txt>` with one text per line. The model cleans and tokenizes raw text
+itself, as it did in training.
+
+The top classes are printed and written to predictions.csv in the output folder.
 """
 
 import csv
@@ -18,6 +24,7 @@ from ml_experiments.errors import UserError, exit_on_user_error
 
 register_configs()
 log = logging.getLogger("ml_experiments.predict")
+SHOWN_TEXT_CHARACTERS = 60
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="predict")
@@ -29,48 +36,96 @@ def main(cfg: DictConfig) -> list[dict]:
         writer = csv.DictWriter(file, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    width = max(len(row["file"]) for row in rows)
-    for row in rows:
-        print(
-            f"{row['file']:<{width}}  {row['prediction']:<12} {row['confidence']:.1%}  {row['top']}"
-        )
+    shown = [_shortened(row["input"]) for row in rows]
+    width = max(map(len, shown))
+    for row, name in zip(rows, shown, strict=True):
+        print(f"{name:<{width}}  {row['prediction']:<12} {row['confidence']:.1%}  {row['top']}")
     log.info("wrote %s", output)
     return rows
 
 
 def predict(cfg: DictConfig) -> list[dict]:
+    from ml_experiments.loading import load_trained
+
+    if (cfg.inputs is None) == (cfg.text is None):
+        raise UserError('give exactly one of inputs=<file or folder> or text="<a text>"')
+    trained = load_trained(cfg.run_id, cfg.checkpoint, cfg.tracking_uri)
+    if _reads_text(trained):
+        names, probabilities = _text_probabilities(trained, cfg)
+    else:
+        names, probabilities = _image_probabilities(trained, cfg)
+    class_names = trained.meta.class_names
+    top = probabilities.topk(min(cfg.top_k, len(class_names)), dim=1)
+    return [
+        {
+            "input": name,
+            "prediction": class_names[indices[0]],
+            "confidence": round(float(values[0]), 4),
+            "top": ", ".join(
+                f"{class_names[i]} {v:.1%}" for i, v in zip(indices, values, strict=True)
+            ),
+        }
+        for name, values, indices in zip(
+            names, top.values.tolist(), top.indices.tolist(), strict=True
+        )
+    ]
+
+
+def _reads_text(trained) -> bool:
+    # scikit-learn text pipelines have no input shape; PyTorch text models carry a tokenizer.
+    return trained.meta.input_shape == () or hasattr(trained.model, "tokenizer")
+
+
+def _text_probabilities(trained, cfg: DictConfig):
+    import torch
+
+    from ml_experiments.engine.sklearn_fit import class_log_probabilities
+
+    if cfg.text is not None:
+        texts = [cfg.text]
+    else:
+        path = Path(cfg.inputs)
+        if not path.is_file():
+            raise UserError(
+                f"inputs={path}: no such file. For text, give a file with one text per line."
+            )
+        texts = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if isinstance(trained.model, torch.nn.Module):
+        chunks = [
+            trained.model.predict_texts(texts[i : i + cfg.batch_size])
+            for i in range(0, len(texts), cfg.batch_size)
+        ]
+        return texts, torch.cat(chunks)
+    return texts, class_log_probabilities(trained.model, texts).exp()
+
+
+def _image_probabilities(trained, cfg: DictConfig):
     import torch
 
     from ml_experiments.data.image_files import find_images, load_image
-    from ml_experiments.loading import load_trained
 
-    trained = load_trained(cfg.run_id, cfg.checkpoint, cfg.tracking_uri)
     meta = trained.meta
     if len(meta.input_shape) != 3 or not isinstance(trained.model, torch.nn.Module):
         raise UserError(
-            f"{trained.source} was trained on {meta.name}, not on images; predict reads image "
-            "files. Use python -m ml_experiments.evaluate for it instead."
+            f"{trained.source} was trained on {meta.name}, which is neither images nor text; "
+            "predict reads image files and texts. Use python -m ml_experiments.evaluate for it."
         )
+    if cfg.inputs is None:
+        raise UserError(f"{trained.source} classifies images: give inputs=<image file or folder>.")
     files = find_images(cfg.inputs)
     images = torch.stack([load_image(path, meta.input_shape, cfg.invert.value) for path in files])
     with torch.no_grad():
         probabilities = torch.cat(
             [torch.softmax(trained.model(batch), dim=1) for batch in images.split(cfg.batch_size)]
         )
-    top = probabilities.topk(min(cfg.top_k, meta.num_classes), dim=1)
-    return [
-        {
-            "file": str(path),
-            "prediction": meta.class_names[indices[0]],
-            "confidence": round(float(values[0]), 4),
-            "top": ", ".join(
-                f"{meta.class_names[i]} {v:.1%}" for i, v in zip(indices, values, strict=True)
-            ),
-        }
-        for path, values, indices in zip(
-            files, top.values.tolist(), top.indices.tolist(), strict=True
-        )
-    ]
+    return [str(path) for path in files], probabilities
+
+
+def _shortened(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) <= SHOWN_TEXT_CHARACTERS:
+        return text
+    return text[: SHOWN_TEXT_CHARACTERS - 3] + "..."
 
 
 if __name__ == "__main__":

@@ -218,7 +218,7 @@ def test_predict_reads_png_and_jpeg_of_any_size_and_polarity(
     )
     rows = list(csv.DictReader(next(tmp_path.rglob("predictions.csv")).open()))
     assert len(rows) == 12 and "top" in rows[0]
-    correct = sum(row["prediction"] == str(labels[row["file"].rsplit("/", 1)[1]]) for row in rows)
+    correct = sum(row["prediction"] == str(labels[row["input"].rsplit("/", 1)[1]]) for row in rows)
     assert correct >= 10, result.output
 
 

@@ -27,7 +27,7 @@ from ml_experiments.engine import checkpoint
 from ml_experiments.engine.metric_names import direction
 from ml_experiments.engine.metrics import compute_metrics
 from ml_experiments.engine.schedules import LrSchedule
-from ml_experiments.errors import CheckpointError, TrainingDiverged
+from ml_experiments.errors import CheckpointError, ConfigError, TrainingDiverged
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(
             "cuda", enabled=self.use_amp and self.amp_dtype == torch.float16
         )
+        self.class_weights = _class_weights(data, settings.class_weight)
         self.best_weights = copy.deepcopy(model.state_dict())
         self.state = TrainingState()
         self.monitor_sign = 1.0 if direction(settings.monitor) == "min" else -1.0
@@ -192,7 +193,10 @@ class Trainer:
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor, training: bool) -> torch.Tensor:
         if self.task == CLASSIFICATION:
             smoothing = self.settings.label_smoothing if training else 0.0
-            return F.cross_entropy(outputs.float(), targets, label_smoothing=smoothing)
+            weights = self.class_weights if training else None
+            return F.cross_entropy(
+                outputs.float(), targets, weight=weights, label_smoothing=smoothing
+            )
         return F.mse_loss(outputs.float().squeeze(-1), targets)
 
     def predict(self, split: TensorSplit) -> torch.Tensor:
@@ -334,6 +338,16 @@ def predict_split(
             outputs.append(model(prepare_batch(inputs, False)).float())
     joined = torch.cat(outputs)
     return joined if task == CLASSIFICATION else joined.squeeze(-1)
+
+
+def _class_weights(data: DataBundle, scheme: str | None) -> torch.Tensor | None:
+    """ "balanced": n / (classes * count) per class, as scikit-learn's class_weight does."""
+    if scheme is None:
+        return None
+    if data.meta.task != CLASSIFICATION:
+        raise ConfigError(f"trainer.class_weight={scheme} needs a classification task")
+    counts = torch.bincount(data.train.y, minlength=data.meta.num_classes).float()
+    return counts.sum() / (len(counts) * counts.clamp(min=1))
 
 
 def _diverged_message(metric: str, value: float, epoch: int) -> str:

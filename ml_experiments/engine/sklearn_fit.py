@@ -43,6 +43,11 @@ def model_outputs(estimator, data: DataBundle, split: TensorSplit | TextSplit) -
     inputs = features(data, split)
     if data.meta.task != CLASSIFICATION:
         return torch.tensor(estimator.predict(inputs), dtype=torch.float32)
+    return class_log_probabilities(estimator, inputs)
+
+
+def class_log_probabilities(estimator, inputs) -> torch.Tensor:
+    """(examples, classes) log-probabilities of a fitted classifier."""
     if hasattr(estimator, "predict_proba"):
         probabilities = np.clip(estimator.predict_proba(inputs), 1e-12, 1.0)
         return torch.tensor(np.log(probabilities), dtype=torch.float32)
