@@ -33,6 +33,7 @@ def load_mnist(seed: int):
         val_size=5000,
         train_subset=None,
         test_subset=None,
+        resize=None,
         augment={},
         seed=seed,
     )

@@ -71,6 +71,12 @@ class Pooling(Enum):
     max = "max"
 
 
+class Freeze(Enum):
+    none = "none"  # fine-tune every layer
+    backbone = "backbone"  # train the new head only: a linear probe
+    gradual = "gradual"  # resnet18: the head first, then one stage more every unfreeze_every epochs
+
+
 class ClassWeight(Enum):
     balanced = "balanced"  # each class weighs n / (classes * its count), as in scikit-learn
 
@@ -134,12 +140,15 @@ class AugmentConfig:
 class ImageDatasetConfig:
     _target_: str = "ml_experiments.data.vision.load_torchvision_images"
     name: str = MISSING
-    source: str = MISSING  # which torchvision set: mnist or fashion_mnist
+    source: str = MISSING  # which torchvision set: mnist, fashion_mnist or cifar10
     root: str = MISSING
     download: bool = True
     val_size: int = 5000  # images held out of the training set for validation
     train_subset: int | None = None  # train on this many images only (quick runs)
     test_subset: int | None = None
+    # Resize every batch to this square size on the device (e.g. 32 -> 96 for ImageNet
+    # features); the data stays in memory at its own size.
+    resize: int | None = None
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
@@ -201,6 +210,9 @@ class SimpleCnnConfig:
     channels: list[int] = field(default_factory=lambda: [32, 64])
     hidden: int = 128
     dropout: float = 0.25
+    # Transfer: start from the conv features of this checkpoint or MLflow run id.
+    weights: str | None = None
+    freeze: Freeze = Freeze.none  # none or backbone (the features stay as loaded)
 
 
 @dataclass
@@ -211,6 +223,22 @@ class DeepCnnConfig:
     convs_per_stage: int = 2
     batch_norm: bool = True
     dropout: float = 0.2
+    # Transfer: start from the conv features of this checkpoint or MLflow run id.
+    weights: str | None = None
+    freeze: Freeze = Freeze.none  # none or backbone (the features stay as loaded)
+
+
+@dataclass
+class ResNet18Config:
+    _target_: str = "ml_experiments.models.resnet.ResNet18Classifier"
+    name: str = "resnet18"
+    # torchvision weights by name (IMAGENET1K_V1, DEFAULT), a local state-dict file, or null.
+    weights: str | None = "IMAGENET1K_V1"
+    cifar_stem: bool = False  # 3x3 stride-1 first conv and no max-pool, for 32x32 images
+    freeze: Freeze = Freeze.none
+    unfreeze_every: int = 1  # epochs between stages, for freeze=gradual
+    layer_lr_decay: float = 1.0  # lr multiplier per stage down from the head
+    dropout: float = 0.0  # before the new head
 
 
 @dataclass
@@ -277,6 +305,22 @@ class RecurrentModelConfig:
     tokenizer: VocabularyConfig = field(default_factory=VocabularyConfig)
 
 
+@dataclass
+class PretrainedTokenizerConfig:
+    _target_: str = "ml_experiments.models.bert.PretrainedTokenizer"
+    pretrained: str = "${..pretrained}"  # the model's own tokenizer
+    max_length: int = 256  # tokens kept from the start of each text, [CLS] and [SEP] included
+
+
+@dataclass
+class BertModelConfig:
+    _target_: str = "ml_experiments.models.bert.TransformerClassifier"
+    name: str = "bert"
+    # A Hugging Face hub id (bert-base-uncased, distilbert-base-uncased) or a local folder.
+    pretrained: str = "bert-base-uncased"
+    tokenizer: PretrainedTokenizerConfig = field(default_factory=PretrainedTokenizerConfig)
+
+
 # --- optimizers -------------------------------------------------------------
 
 
@@ -323,7 +367,7 @@ class SchedulerConfig:
     _target_: str | None = None
     _partial_: bool = True
     interval: Interval = Interval.epoch
-    warmup_epochs: int = 0
+    warmup_epochs: float = 0  # fractions of an epoch need interval=step
     warmup_start_factor: float = 0.1
 
 
@@ -332,6 +376,18 @@ class StepSchedulerConfig(SchedulerConfig):
     _target_: str | None = "torch.optim.lr_scheduler.StepLR"
     step_size: int = 10
     gamma: float = 0.1
+
+
+@dataclass
+class LinearSchedulerConfig(SchedulerConfig):
+    """Linear decay from the optimizer's lr to end_factor times it, over the updates left
+    after warmup: with warmup, the schedule BERT was fine-tuned with."""
+
+    _target_: str | None = "torch.optim.lr_scheduler.LinearLR"
+    interval: Interval = Interval.step
+    start_factor: float = 1.0
+    end_factor: float = 0.0
+    total_iters: int | None = None  # null: the updates left after warmup
 
 
 @dataclass
@@ -393,6 +449,9 @@ class TrainerConfig:
     monitor: str = "val/loss"
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
     gradient_clip_norm: float | None = None
+    # Sum the gradients of this many batches before each optimizer step: the effective
+    # batch is batch_size times this, in the memory of one batch.
+    accumulate_batches: int = 1
     label_smoothing: float = 0.0
     # Weigh the training loss against class imbalance (classification only); the
     # validation loss stays unweighted, comparable across runs.
@@ -421,6 +480,7 @@ class LoggerConfig:
 class PathsConfig:
     root_dir: str = MISSING
     data_dir: str = MISSING
+    models_dir: str = MISSING  # local copies of pretrained models
     outputs_dir: str = MISSING
     run_dir: str = MISSING
 
@@ -480,14 +540,17 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "sklearn_linear": SklearnLinearModelConfig,
         "simple_cnn": SimpleCnnConfig,
         "deep_cnn": DeepCnnConfig,
+        "resnet18": ResNet18Config,
         "text_linear": TextLinearModelConfig,
         "recurrent": RecurrentModelConfig,
+        "bert": BertModelConfig,
     },
     "optimizer": {"sgd": SgdConfig, "adam": AdamConfig, "adamw": AdamWConfig},
     "scheduler": {
         "none": SchedulerConfig,
         "step": StepSchedulerConfig,
         "cosine": CosineSchedulerConfig,
+        "linear": LinearSchedulerConfig,
         "onecycle": OneCycleSchedulerConfig,
         "plateau": PlateauSchedulerConfig,
     },

@@ -21,7 +21,7 @@ from ml_experiments.data.base import CLASSIFICATION
 from ml_experiments.data.text import is_text
 from ml_experiments.data.vocabulary import tokenize_bundle
 from ml_experiments.engine import checkpoint
-from ml_experiments.engine.loop import Trainer, steps_in_epoch
+from ml_experiments.engine.loop import Trainer, optimizer_steps_in_epoch
 from ml_experiments.engine.metrics import confusion_matrix
 from ml_experiments.engine.schedules import build_schedule
 from ml_experiments.engine.sklearn_fit import features, fit_and_test
@@ -44,6 +44,8 @@ def run(cfg: DictConfig, context: RunContext) -> float:
     with tracking.tracked_run(cfg, context, resume_run_id=resume_run_id) as run_logger:
         data = build(cfg.dataset, drop=(), seed=cfg.seed)
         data, model = build_data_and_model(cfg, data)
+        if resume_from is None and getattr(model, "weights", None):
+            model.load_pretrained()  # transfer; a resumed run has its weights already
         trains_with_torch = isinstance(model, torch.nn.Module)
         check_metric_names(cfg, data.meta.task, trains_with_torch)
         if resume_from is None:
@@ -69,6 +71,14 @@ def build_data_and_model(cfg: DictConfig, data: DataBundle) -> tuple[DataBundle,
     tokenizer = build(cfg.model.tokenizer, drop=())
     data = tokenize_bundle(data, tokenizer)
     return data, build(cfg.model, drop=("name", "tokenizer"), meta=data.meta, tokenizer=tokenizer)
+
+
+def _parameter_groups(model: torch.nn.Module, lr: float):
+    """The model's own optimizer groups (e.g. smaller learning rates for early layers), or
+    one group of every parameter."""
+    if hasattr(model, "parameter_groups"):
+        return model.parameter_groups(lr)
+    return model.parameters()
 
 
 def _text_mismatch_message(cfg: DictConfig, model_reads_text: bool) -> str:
@@ -107,8 +117,8 @@ def _build_trainer(cfg, model, data: DataBundle, device, run_logger, resume_from
         log.warning("trainer.amp=true has no effect on %s; training in float32", device.type)
     model = model.to(device)
     data = data.to(device)
-    optimizer = build(cfg.optimizer, params=model.parameters())
-    steps_per_epoch = steps_in_epoch(data.train, settings)
+    optimizer = build(cfg.optimizer, params=_parameter_groups(model, cfg.optimizer.lr))
+    steps_per_epoch = optimizer_steps_in_epoch(data.train, settings)
     check_onecycle_steps(cfg.scheduler, steps_per_epoch)
     schedule = build_schedule(
         cfg.scheduler, optimizer, settings.max_epochs, steps_per_epoch, settings.monitor

@@ -42,7 +42,7 @@ def from_checkpoint(path: Path) -> TrainedModel:
     meta = _meta(state["meta"])
     config = OmegaConf.create(state["config_unresolved"])
     if "tokenizer" in state:  # a text model: its fitted vocabulary sizes it
-        tokenizer = Vocabulary.from_state(state["tokenizer"])
+        tokenizer = _tokenizer(state["tokenizer"])
         model = build(config.model, drop=("name", "tokenizer"), meta=meta, tokenizer=tokenizer)
     else:
         model = build(config.model, meta=meta)
@@ -75,6 +75,14 @@ def from_run(run_id: str, tracking_uri: str) -> TrainedModel:
     config_text = mlflow.artifacts.load_text(f"runs:/{run_id}/config/hydra/config.yaml")
     config = OmegaConf.create(yaml.safe_load(config_text))
     return TrainedModel(model, meta, config, f"run {run_id}")
+
+
+def _tokenizer(state: dict):
+    if state.get("kind") == "pretrained":  # its files: a local folder or the hub cache
+        from ml_experiments.models.bert import PretrainedTokenizer
+
+        return PretrainedTokenizer(state["pretrained"], state["max_length"])
+    return Vocabulary.from_state(state)
 
 
 def _meta(values: dict) -> DatasetMeta:

@@ -13,6 +13,8 @@ The top classes are printed and written to predictions.csv in the output folder.
 
 import csv
 import logging
+import re
+import sys
 from pathlib import Path
 
 import hydra
@@ -25,6 +27,7 @@ from ml_experiments.errors import UserError, exit_on_user_error
 register_configs()
 log = logging.getLogger("ml_experiments.predict")
 SHOWN_TEXT_CHARACTERS = 60
+TEXT_BATCH_SIZE = 64
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="predict")
@@ -91,9 +94,11 @@ def _text_probabilities(trained, cfg: DictConfig):
             )
         texts = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     if isinstance(trained.model, torch.nn.Module):
+        # A transformer's attention grows with the square of the length: keep batches small.
+        size = min(cfg.batch_size, TEXT_BATCH_SIZE)
         chunks = [
-            trained.model.predict_texts(texts[i : i + cfg.batch_size])
-            for i in range(0, len(texts), cfg.batch_size)
+            trained.model.predict_texts(texts[start : start + size])
+            for start in range(0, len(texts), size)
         ]
         return texts, torch.cat(chunks)
     return texts, class_log_probabilities(trained.model, texts).exp()
@@ -128,5 +133,21 @@ def _shortened(text: str) -> str:
     return text[: SHOWN_TEXT_CHARACTERS - 3] + "..."
 
 
+def quote_text_argument(arguments: list[str]) -> list[str]:
+    """`text=<any raw text>` as one quoted Hydra value: a review may hold commas, quotes,
+    "!" or "${", which Hydra's override grammar would otherwise read as syntax."""
+    quoted = []
+    for argument in arguments:
+        if argument.startswith("text=") and not argument.startswith(("text='", 'text="')):
+            raw = argument.removeprefix("text=")
+            # Hydra reads a backslash as an escape only before a quote or at the end.
+            escaped = re.sub(r"(\\+)(?='|$)", lambda run: run.group(1) * 2, raw)
+            escaped = escaped.replace("'", "\\'").replace("${", "\\${")
+            argument = f"text='{escaped}'"
+        quoted.append(argument)
+    return quoted
+
+
 if __name__ == "__main__":
+    sys.argv = quote_text_argument(sys.argv)
     main()

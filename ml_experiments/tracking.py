@@ -88,6 +88,24 @@ def prepare_store(tracking_uri: str) -> None:
                 "paths.outputs_dir to a writable folder, or MLFLOW_TRACKING_URI to another store."
             ) from error
     mlflow.set_tracking_uri(tracking_uri)
+    if tracking_uri.startswith("sqlite:///"):
+        _create_sqlite_store_once(tracking_uri)
+
+
+def _create_sqlite_store_once(tracking_uri: str) -> None:
+    """Create (or migrate) the SQLite store's tables under a file lock: two runs started
+    at once on a new store would otherwise both create them, and one would crash."""
+    import fcntl
+
+    import mlflow
+
+    lock_path = _sqlite_path(tracking_uri).with_suffix(".lock")
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            mlflow.MlflowClient(tracking_uri).search_experiments(max_results=1)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def experiment_id_for(name: str, artifact_root: str | None) -> str:

@@ -94,6 +94,10 @@ def _trainer_problems(trainer: DictConfig) -> list[str]:
             "trainer.limit_train_batches must be null or at least 1",
         ),
         (
+            trainer.accumulate_batches >= 1,
+            f"trainer.accumulate_batches must be at least 1, got {trainer.accumulate_batches}",
+        ),
+        (
             trainer.gradient_clip_norm is None or trainer.gradient_clip_norm > 0,
             "trainer.gradient_clip_norm must be null or positive",
         ),
@@ -140,6 +144,11 @@ def _scheduler_problems(scheduler: DictConfig, max_epochs: int) -> list[str]:
         problems.append(
             f"scheduler.warmup_epochs={warmup} must be at least 0 and below "
             f"trainer.max_epochs={max_epochs}"
+        )
+    if warmup != int(warmup) and scheduler.interval.value != "step":
+        problems.append(
+            f"scheduler.warmup_epochs={warmup} is a fraction of an epoch: set "
+            "scheduler.interval=step, so the learning rate changes every batch"
         )
     if warmup and target.endswith(("OneCycleLR", "ReduceLROnPlateau")):
         problems.append(

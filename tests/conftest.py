@@ -77,12 +77,13 @@ def run_module(
     outputs: Path,
     expect_success: bool = True,
     timeout: float = 300,
+    extra_environment: dict[str, str] | None = None,
 ) -> Result:
     """`python -m ml_experiments.<module> overrides...` against the test store and data."""
     completed = subprocess.run(
         [sys.executable, "-m", f"ml_experiments.{module}", *train_arguments(outputs, overrides)],
         cwd=PROJECT_ROOT,
-        env=train_environment(store, data_dir),
+        env=train_environment(store, data_dir) | (extra_environment or {}),
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -18,6 +18,7 @@ from ml_experiments.config import register_configs
 from ml_experiments.data import DatasetMeta
 from ml_experiments.engine.schedules import build_schedule
 from ml_experiments.errors import ConfigError
+from ml_experiments.experiment import build_data_and_model
 from ml_experiments.validation import check_config
 
 from .conftest import PROJECT_ROOT
@@ -25,6 +26,10 @@ from .conftest import PROJECT_ROOT
 CONF = PROJECT_ROOT / "conf"
 IMAGE_MODELS = {"simple_cnn", "deep_cnn"}
 TEXT_DATASETS = {"liar", "imdb", "fake_news", "text_csv"}
+# Not in ../shared: tests/test_transfer.py builds CIFAR-10 from files it writes.
+EXTERNAL_DATASETS = {"cifar10"}
+# They need a tokenizer fitted on text: tests/test_lstm.py and tests/test_bert.py.
+TOKENIZED_MODELS = {"lstm", "bert"}
 register_configs()
 
 
@@ -45,7 +50,9 @@ def test_every_group_has_options():
         assert options(group), f"conf/{group} has no options"
 
 
-@pytest.mark.parametrize("option", sorted(set(options("dataset")) - TEXT_DATASETS))
+@pytest.mark.parametrize(
+    "option", sorted(set(options("dataset")) - TEXT_DATASETS - EXTERNAL_DATASETS)
+)
 def test_dataset_option_builds(option, shared_data, tmp_path):
     overrides = [f"dataset={option}"]
     if option == "csv":
@@ -85,19 +92,19 @@ def test_text_dataset_option_builds(option, shared_data, tmp_path):
     assert set(data.train.y.tolist()) <= set(range(data.meta.num_classes))
 
 
-@pytest.mark.parametrize("option", options("model"))
+@pytest.mark.parametrize("option", sorted(set(options("model")) - TOKENIZED_MODELS))
 @pytest.mark.parametrize("task", ["regression", "classification"])
 def test_model_option_builds_for_each_task(option, task):
     cfg = compose_config([f"model={option}"])
     classes = ["a", "b", "c"] if task == "classification" else None
-    shape = (1, 28, 28) if option in IMAGE_MODELS else (7,)
+    shape = {"resnet18": (3, 32, 32)}.get(option, (1, 28, 28) if option in IMAGE_MODELS else (7,))
     meta = DatasetMeta(
         name="toy",
         task=task,
         input_shape=shape,
         class_names=classes,
-        channel_mean=[0.5],
-        channel_std=[0.25],
+        channel_mean=[0.5] * shape[0],
+        channel_std=[0.25] * shape[0],
     )
     model = build(cfg.model, meta=meta)
     if isinstance(model, torch.nn.Module):
@@ -150,19 +157,28 @@ def test_device_options(device):
             runtime.select_device(cfg.device.type.value)
 
 
+# Their data or weights are downloaded, and not on this machine: they are composed and
+# checked here; tests/test_transfer.py and tests/test_bert.py run their code on fixtures.
+NEEDS_DOWNLOAD = {"cifar10_resnet18", "cifar10_resnet18_scratch", "imdb_bert"}
+
+
 @pytest.mark.parametrize("experiment", options("experiment"))
 def test_experiment_composes_and_passes_checks(experiment, shared_data, tmp_path):
     overrides = [f"experiment={experiment}"]
-    if experiment == "fake_news_tfidf":  # the Kaggle file is not in the shared data
+    if experiment.startswith("fake_news"):  # the Kaggle file is not in the shared data
         table = tmp_path / "train.csv"
         rows = "".join(f"{i},Title {i},Author,Story {i},{i % 2}\n" for i in range(40))
         table.write_text("id,title,author,text,label\n" + rows)
-        overrides.append(f"dataset.path={table}")
+        overrides += [f"dataset.path={table}"]
+    if experiment.startswith("imdb"):
+        overrides += ["dataset.train_subset=200", "dataset.test_subset=50"]
     cfg = compose_config(overrides, data_dir=shared_data)
     check_config(cfg)
     assert cfg.name == experiment
+    if experiment in NEEDS_DOWNLOAD:
+        return
     data = build(cfg.dataset, drop=(), seed=cfg.seed)
-    assert build(cfg.model, meta=data.meta) is not None
+    assert build_data_and_model(cfg, data)[1] is not None
 
 
 @pytest.mark.parametrize("debug", options("debug"))

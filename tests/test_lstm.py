@@ -159,7 +159,10 @@ def test_liar_lstm_runs_on_the_real_files(train, store, shared_data, tmp_path):
     ("overrides", "message"),
     [
         (["model=lstm"], "model=lstm reads text, and dataset=digits is not text"),
-        (["model=lstm", "dataset=liar", "model.tokenizer.min_freq=100000"], "vocabulary is empty"),
+        (
+            ["model=lstm", "dataset=liar", "model.tokenizer.min_freq=100000"],
+            "the vocabulary is empty",
+        ),
         (["dataset=boston", "trainer.class_weight=balanced"], "needs a classification task"),
         (["model=lstm", "model.cell=transformer"], "model.cell"),
     ],
@@ -169,3 +172,19 @@ def test_lstm_option_errors_name_the_problem(train, overrides, message):
     assert result.returncode == 1
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["A slow start, but the last hour is wonderful.", "SHOCKING hoax EXPOSED!",
+     "it's a \"great\" film \\ ${not_a_key} = yes, [1,2] \\'q\\", "ends with \\"],
+)  # fmt: skip
+def test_predict_takes_any_raw_text_on_the_command_line(text):
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    from ml_experiments.predict import quote_text_argument
+
+    (argument,) = quote_text_argument([f"text={text}"])
+    parsed = OverridesParser.create().parse_override(argument).value()
+    assert OmegaConf.create({"text": parsed}).text == text

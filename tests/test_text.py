@@ -10,6 +10,7 @@ import tarfile
 import pytest
 
 from ml_experiments.data.text import LIAR_LABELS, load_imdb, load_liar, load_text_csv
+from tests.conftest import run_module
 
 KAGGLE_COLUMNS = ["id", "title", "author", "text", "label"]
 RELIABLE_WORDS = "senate committee report budget hearing vote economy official"
@@ -83,7 +84,10 @@ def test_imdb_reads_the_tarball_and_samples_seeded_subsets(shared_data):
     assert data.meta.class_names == ["neg", "pos"]
     assert set(data.val.y.tolist()) == {0, 1}
     again = load_imdb("imdb", path, 0.1, train_subset=400, test_subset=100, seed=3)
-    assert again.test.texts.tolist() == data.test.texts.tolist()
+    assert again.train.texts.tolist() == data.train.texts.tolist()
+    other = load_imdb("imdb", path, 0.1, train_subset=400, test_subset=100, seed=4)
+    assert other.train.texts.tolist() != data.train.texts.tolist()
+    assert other.test.texts.tolist() == data.test.texts.tolist()  # one test subset for all seeds
 
 
 def test_imdb_reads_the_unpacked_folder_like_the_archive(tmp_path):
@@ -137,7 +141,9 @@ def load_logged_model(store, run_id: str):
     return from_run(run_id, store.uri).model
 
 
-def test_fake_news_tfidf_trains_and_its_saved_model_reads_raw_text(train, store, kaggle_file):
+def test_fake_news_tfidf_trains_and_its_saved_model_reads_raw_text(
+    train, store, shared_data, kaggle_file, tmp_path
+):
     train(
         "experiment=fake_news_tfidf",
         f"dataset.path={kaggle_file}",
@@ -164,6 +170,11 @@ def test_fake_news_tfidf_trains_and_its_saved_model_reads_raw_text(train, store,
     # The vocabulary is the training split's: the cleaner lowercased it and dropped markup.
     vocabulary = model.named_steps["words"].vocabulary_
     assert "shocking" in vocabulary and "<p>" not in vocabulary
+    printed = run_module(
+        "predict", [f"run_id={run.info.run_id}", "text=Senate committee budget vote"],
+        store, shared_data, tmp_path,
+    ).output  # fmt: skip
+    assert "Senate committee budget vote  reliable" in printed
 
 
 def test_the_vocabulary_comes_from_the_training_split_only(train, store, tmp_path):

@@ -170,3 +170,33 @@ def test_schedulers_change_the_logged_learning_rate(train, store, scheduler):
         point.value for point in store.client().get_metric_history(run.info.run_id, "train/lr")
     ]
     assert len(rates) == 3 and len(set(rates)) == 3, rates
+
+
+def test_runs_started_together_on_a_new_store_both_finish(shared_data, tmp_path):
+    """Two runs that create the same new SQLite store at once: one creates its tables, the
+    other waits for it instead of crashing on "table already exists"."""
+    import subprocess
+    import sys
+
+    from tests.conftest import PROJECT_ROOT, Store, train_arguments, train_environment
+
+    store = Store(f"sqlite:///{tmp_path}/new.db", tmp_path)
+    runs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ml_experiments.train",
+                *train_arguments(tmp_path / str(index), ["debug=fast", "name=together"]),
+            ],
+            cwd=PROJECT_ROOT,
+            env=train_environment(store, shared_data),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )  # fmt: skip
+        for index in range(2)
+    ]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
+    assert [r.info.status for r in store.runs("together")] == ["FINISHED", "FINISHED"]

@@ -101,6 +101,7 @@ def test_real_mnist_loads_with_a_seeded_validation_split(shared_data):
         val_size=5000,
         train_subset=None,
         test_subset=None,
+        resize=None,
         augment={},
     )
     data = load_torchvision_images(**options, seed=0)
@@ -124,6 +125,7 @@ def test_missing_image_files_say_where_they_were_expected(tmp_path):
             val_size=10,
             train_subset=None,
             test_subset=None,
+            resize=None,
             augment={},
             seed=0,
         )

@@ -125,18 +125,19 @@ def load_imdb(
     """The Large Movie Review Dataset (Maas et al. 2011), from its folder or its .tar.gz.
 
     Validation is a seeded, stratified part of the 25,000 training reviews; the
-    subsets are seeded random samples, for quick runs.
+    training subset is a seeded random sample, for quick runs. The test subset is the
+    same for every seed, so runs with different seeds are scored on the same reviews.
     """
     from sklearn.model_selection import train_test_split
 
     reviews = _read_imdb(Path(path))
     splits, summary = {}, {}
-    rng = np.random.default_rng(seed)
+    samplers = {"train": np.random.default_rng(seed), "test": np.random.default_rng(0)}
     for split, subset in (("train", train_subset), ("test", test_subset)):
         texts, labels = reviews[split]
         summary[f"{split}_reviews_read"] = len(labels)
         if subset is not None and subset < len(labels):
-            keep = np.sort(rng.choice(len(labels), size=subset, replace=False))
+            keep = np.sort(samplers[split].choice(len(labels), size=subset, replace=False))
             texts, labels = texts[keep], labels[keep]
         splits[split] = (texts, labels)
     texts, labels = splits["train"]

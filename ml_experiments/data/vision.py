@@ -1,16 +1,21 @@
-"""Small image data sets (MNIST, Fashion-MNIST) held whole in memory as uint8 tensors.
+"""Small image data sets (MNIST, Fashion-MNIST, CIFAR-10) held whole in memory as uint8
+tensors.
 
-torchvision reads (or downloads) the files once; after that every batch is
-sliced from memory, scaled to [0, 1] and augmented on the training device.
+The files are read (or downloaded by torchvision) once; after that every batch is
+sliced from memory, scaled to [0, 1], augmented and optionally resized on the
+training device.
 """
 
 from __future__ import annotations
 
 import logging
+import pickle
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ml_experiments.data.augment import AugmentSettings, augment
 from ml_experiments.data.base import CLASSIFICATION, DataBundle, DatasetMeta, TensorSplit
@@ -37,7 +42,24 @@ TORCHVISION_SETS = {
             "Ankle boot",
         ],
     ),
+    "cifar10": (
+        "CIFAR10",
+        "cifar-10-batches-py",
+        [
+            "airplane",
+            "automobile",
+            "bird",
+            "cat",
+            "deer",
+            "dog",
+            "frog",
+            "horse",
+            "ship",
+            "truck",
+        ],  # fmt: skip
+    ),
 }
+CIFAR_FILES = {True: [f"data_batch_{number}" for number in range(1, 6)], False: ["test_batch"]}
 
 
 def load_torchvision_images(
@@ -48,6 +70,7 @@ def load_torchvision_images(
     val_size: int,
     train_subset: int | None,
     test_subset: int | None,
+    resize: int | None,
     augment: dict,
     *,
     seed: int,
@@ -73,10 +96,12 @@ def load_torchvision_images(
         ]
     train = TensorSplit(train_images[train_rows], train_labels[train_rows])
     mean, std = _channel_statistics(train.x)
+    channels, height, width = train.x.shape[1:]
     meta = DatasetMeta(
         name=name,
         task=CLASSIFICATION,
-        input_shape=tuple(train.x.shape[1:]),
+        # What the model sees: after the resize of each batch.
+        input_shape=(channels, resize, resize) if resize else (channels, height, width),
         class_names=class_names,
         channel_mean=mean,
         channel_std=std,
@@ -88,21 +113,27 @@ def load_torchvision_images(
         TensorSplit(test_images[test_rows], test_labels[test_rows]),
         meta,
         summary={"rows_used": len(train_rows) + len(val_rows) + len(test_rows)},
-        prepare_batch=partial(prepare_images, settings=settings),
+        prepare_batch=partial(prepare_images, settings=settings, resize=resize),
     )
 
 
-def prepare_images(images: torch.Tensor, training: bool, settings: AugmentSettings) -> torch.Tensor:
-    """uint8 pixels -> floats in [0, 1], augmented when training."""
+def prepare_images(
+    images: torch.Tensor, training: bool, settings: AugmentSettings, resize: int | None = None
+) -> torch.Tensor:
+    """uint8 pixels -> floats in [0, 1], augmented when training, resized when asked."""
     images = images.float().div_(255)
     if training and settings.active:
         images = augment(images, settings)
+    if resize and images.shape[-1] != resize:
+        images = F.interpolate(images, size=(resize, resize), mode="bilinear", antialias=False)
     return images
 
 
 def _read(class_name: str, folder: str, root: str, download: bool, train: bool):
     import torchvision
 
+    if class_name == "CIFAR10":
+        return _read_cifar(root, folder, download, train)
     dataset_class = getattr(torchvision.datasets, class_name)
     location = Path(root) / folder / "raw"
     try:
@@ -131,3 +162,36 @@ def _channel_statistics(images: torch.Tensor) -> tuple[list[float], list[float]]
     mean = total / count
     std = (squares / count - mean.pow(2)).sqrt()
     return mean.tolist(), std.tolist()
+
+
+def _read_cifar(root: str, folder: str, download: bool, train: bool):
+    """CIFAR-10's pickled batches (data_batch_1..5, test_batch) as (N, 3, 32, 32) uint8.
+
+    Read here rather than by torchvision's CIFAR10 class, which insists on the official
+    files' MD5 sums; torchvision still downloads them when they are missing.
+    """
+    location = Path(root) / folder
+    files = [location / name for name in CIFAR_FILES[train]]
+    if download and not all(file.is_file() for file in files):
+        import torchvision
+
+        try:
+            torchvision.datasets.CIFAR10(root=root, train=train, download=True)
+        except (RuntimeError, OSError) as error:
+            log.warning("CIFAR-10 download failed: %s", error)
+    missing = [file.name for file in files if not file.is_file()]
+    if missing:
+        how = "it could not be downloaded" if download else "dataset.download=false"
+        raise DataError(
+            f"CIFAR-10 files {missing} not found in {location} and {how}. Put the python "
+            "version's files (data_batch_1..5, test_batch, batches.meta from "
+            "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz) there, or point "
+            "paths.data_dir (or ML_EXPERIMENTS_DATA_DIR) at a folder that has them."
+        )
+    images, labels = [], []
+    for file in files:
+        with file.open("rb") as handle:
+            batch = pickle.load(handle, encoding="latin1")
+        images.append(np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+        labels.extend(batch["labels"])
+    return torch.from_numpy(np.concatenate(images)), torch.tensor(labels, dtype=torch.long)

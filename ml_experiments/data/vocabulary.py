@@ -30,6 +30,8 @@ WORD = re.compile(r"\w+(?:'\w+)?|[!?]")
 class Vocabulary:
     """Words to ids: fit on the training texts, then encode any text to a row of ids."""
 
+    pad_id, unknown_id = PAD_ID, UNKNOWN_ID
+
     def __init__(
         self,
         lowercase: bool = True,
@@ -74,6 +76,11 @@ class Vocabulary:
             counts.update(self.words(text))
         # most_common breaks ties by first appearance, so the same texts give the same ids.
         frequent = [word for word, count in counts.most_common() if count >= self.min_freq]
+        if not frequent:
+            raise DataError(
+                f"no word of the training texts appears {self.min_freq} times or more: the "
+                "vocabulary is empty. Lower model.tokenizer.min_freq."
+            )
         self.tokens = SPECIAL_TOKENS + frequent[: self.max_size]
         self.ids = {word: index for index, word in enumerate(self.tokens)}
         return self
@@ -112,33 +119,30 @@ class TokenizedSplit(TensorSplit):
         return TokenizedSplit(self.x.to(device), self.y.to(device), self.texts)
 
 
-def tokenize_bundle(data: DataBundle, vocabulary: Vocabulary) -> DataBundle:
-    """Fit `vocabulary` on the training texts, then encode every split with it."""
-    vocabulary.fit(data.train.texts)
-    if len(vocabulary) == len(SPECIAL_TOKENS):
-        raise DataError(
-            f"no word of the {data.meta.name} training texts appears "
-            f"{vocabulary.min_freq} times or more: the vocabulary is empty. Lower "
-            "model.tokenizer.min_freq."
-        )
+def tokenize_bundle(data: DataBundle, tokenizer) -> DataBundle:
+    """Fit `tokenizer` (a `Vocabulary`, or a pretrained model's) on the training texts,
+    then encode every split with it."""
+    tokenizer.fit(data.train.texts)
     splits = {
-        name: TokenizedSplit(vocabulary.encode(split.texts), split.y, split.texts)
+        name: TokenizedSplit(tokenizer.encode(split.texts), split.y, split.texts)
         for name, split in (("train", data.train), ("val", data.val), ("test", data.test))
     }
-    train_ids = splits["train"].x
+    train_ids, val_ids = splits["train"].x, splits["val"].x
     summary = data.summary | {
-        "vocabulary_size": len(vocabulary),
+        "vocabulary_size": len(tokenizer),
         # Worth seeing: how many texts max_length may cut, how much of unseen text is unknown.
-        "train_texts_reaching_max_length": int((train_ids[:, -1] != PAD_ID).sum()),
-        "val_unknown_word_share": round(_unknown_share(splits["val"].x), 4),
+        "train_texts_reaching_max_length": int((train_ids[:, -1] != tokenizer.pad_id).sum()),
+        "val_unknown_token_share": round(
+            _share(val_ids, tokenizer.unknown_id, tokenizer.pad_id), 4
+        ),
     }
-    meta = replace(data.meta, input_shape=(vocabulary.max_length,))
+    meta = replace(data.meta, input_shape=(tokenizer.max_length,))
     return replace(data, **splits, meta=meta, summary=summary)
 
 
-def _unknown_share(ids: torch.Tensor) -> float:
-    words = (ids != PAD_ID).sum().item()
-    return (ids == UNKNOWN_ID).sum().item() / max(words, 1)
+def _share(ids: torch.Tensor, token: int, pad: int) -> float:
+    """How many of the non-padding ids are `token`."""
+    return (ids == token).sum().item() / max((ids != pad).sum().item(), 1)
 
 
 def _english_stop_words() -> frozenset[str]:

@@ -127,6 +127,8 @@ class Trainer:
     def run_epoch(self, epoch: int) -> dict[str, float]:
         started = time.perf_counter()
         learning_rate = self.optimizer.param_groups[0]["lr"]
+        if hasattr(self.model, "on_epoch_start"):  # e.g. gradual unfreezing
+            self.model.on_epoch_start(epoch)
         train_loss = self.train_one_epoch(epoch)
         trained = time.perf_counter()
         val_metrics, _ = self.evaluate(self.data.val)
@@ -156,6 +158,8 @@ class Trainer:
         total_batches = steps_in_epoch(split, self.settings)
         loss_sum = torch.zeros((), device=self.device)
         seen = 0
+        accumulate = self.settings.accumulate_batches
+        self.optimizer.zero_grad(set_to_none=True)
         batches = _progress(
             split.batches(batch_size, generator=self.data_order),
             f"epoch {epoch}",
@@ -167,7 +171,9 @@ class Trainer:
                 break
             if len(targets) == 1 and index > 0:
                 break  # a lone last example: batch norm cannot normalize a batch of one
-            loss = self.train_step(inputs, targets)
+            # Step after every `accumulate` batches, and after the epoch's last one.
+            update = (index + 1) % accumulate == 0 or index + 1 == total_batches
+            loss = self.train_step(inputs, targets, update)
             # Summed on the device: reading .item() every batch would wait on the GPU.
             loss_sum += loss.detach() * len(targets)
             seen += len(targets)
@@ -176,17 +182,21 @@ class Trainer:
             raise TrainingDiverged(_diverged_message("train/loss", mean_loss, epoch))
         return mean_loss
 
-    def train_step(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        self.optimizer.zero_grad(set_to_none=True)
+    def train_step(self, inputs: torch.Tensor, targets: torch.Tensor, update: bool = True):
+        """Forward and backward for one batch; with `update`, an optimizer step on the
+        gradients summed since the last one."""
         inputs = self.data.prepare_batch(inputs, True).contiguous(memory_format=self.memory_format)
         with self._autocast():
             loss = self.loss(self.model(inputs), targets, training=True)
-        self.scaler.scale(loss).backward()
+        self.scaler.scale(loss / self.settings.accumulate_batches).backward()
+        if not update:
+            return loss
         if self.settings.gradient_clip_norm is not None:
             self.scaler.unscale_(self.optimizer)
             nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.gradient_clip_norm)
         self.scaler.step(self.optimizer)
         self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
         self.schedule.after_batch()
         return loss
 
@@ -315,10 +325,15 @@ class Trainer:
 
 
 def steps_in_epoch(split: TensorSplit, settings: Any) -> int:
-    """Optimizer steps in one epoch: every batch, or `limit_train_batches` of them."""
+    """Training batches in one epoch: every batch, or `limit_train_batches` of them."""
     batches = split.num_batches(settings.batch_size)
     limit = settings.limit_train_batches
     return batches if limit is None else min(limit, batches)
+
+
+def optimizer_steps_in_epoch(split: TensorSplit, settings: Any) -> int:
+    """One per `accumulate_batches` batches, and one for a last, shorter group."""
+    return math.ceil(steps_in_epoch(split, settings) / settings.accumulate_batches)
 
 
 @torch.no_grad()

@@ -45,12 +45,13 @@ def build_schedule(
     node: DictConfig,
     optimizer: torch.optim.Optimizer,
     max_epochs: int,
-    steps_per_epoch: int,
+    steps_per_epoch: int,  # optimizer steps, not batches, when gradients accumulate
     monitor: str = "val/loss",
 ) -> LrSchedule:
     """The configured scheduler, preceded by `warmup_epochs` of linear warmup when set.
 
-    Keys left null in the config (`T_max`, `epochs`, `steps_per_epoch`, `max_lr`)
+    Keys left null in the config (`T_max`, `total_iters`, `epochs`, `steps_per_epoch`,
+    `max_lr`)
     are filled from the trainer and the data, so one YAML fits any run length. A
     plateau schedule watches `monitor` in the direction that metric improves.
     """
@@ -59,22 +60,25 @@ def build_schedule(
     warmup_epochs = options.pop("warmup_epochs")
     warmup_start_factor = options.pop("warmup_start_factor")
     updates_per_epoch = steps_per_epoch if interval == "step" else 1
-    warmup_updates = warmup_epochs * updates_per_epoch
+    warmup_updates = round(warmup_epochs * updates_per_epoch)
+    updates_after_warmup = max_epochs * updates_per_epoch - warmup_updates
 
     main = None
     if options["_target_"] is not None:
         defaults = {
-            "T_max": (max_epochs - warmup_epochs) * updates_per_epoch,
+            "T_max": updates_after_warmup,
+            "total_iters": updates_after_warmup,
             "epochs": max_epochs,
             "steps_per_epoch": steps_per_epoch,
-            "max_lr": optimizer.param_groups[0]["lr"],
+            # One per parameter group: discriminative learning rates keep their ratios.
+            "max_lr": [group["lr"] for group in optimizer.param_groups],
         }
         for key, value in defaults.items():
             if key in options and options[key] is None:
                 options[key] = value
         if options["_target_"].endswith("ReduceLROnPlateau"):
             options["mode"] = direction(monitor)
-        main = instantiate(options)(optimizer)
+        main = instantiate(options, _convert_="all")(optimizer)
     if warmup_updates == 0:
         return LrSchedule(main, interval)
 

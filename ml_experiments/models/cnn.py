@@ -1,7 +1,8 @@
 """Convolutional networks for small images, sized from the dataset's metadata.
 
 Both take images in [0, 1] and normalize them as their first layer, so a saved
-model needs nothing but pixels to predict.
+model needs nothing but pixels to predict. Both can start from the convolutional
+features of another run (`model.weights`), frozen or not (`model.freeze`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,11 @@ from torch import nn
 
 from ml_experiments.data import DatasetMeta
 from ml_experiments.errors import ConfigError
+from ml_experiments.models.transfer import (
+    copy_backbone,
+    keep_frozen_batch_norm_in_eval,
+    set_trainable,
+)
 
 
 class Normalize(nn.Module):
@@ -35,10 +41,30 @@ def _image_shape(meta: DatasetMeta, model: str) -> tuple[int, int, int]:
     return meta.input_shape
 
 
+def _load_features(model: nn.Module) -> None:
+    """Transfer: start from the convolutional features of the run `model.weights` names;
+    the head is new, since the classes differ."""
+    copy_backbone(model, model.weights, backbone="features")
+
+
+def _freeze(model: nn.Module, freeze: str) -> None:
+    if freeze not in ("none", "backbone"):
+        raise ConfigError(f"model.freeze={freeze} is not one of: none, backbone")
+    set_trainable(model.features, freeze == "none")
+
+
 class SimpleCNN(nn.Module):
     """Stage 2: conv-ReLU-maxpool blocks, then a small fully connected head."""
 
-    def __init__(self, meta: DatasetMeta, channels: list[int], hidden: int, dropout: float):
+    def __init__(
+        self,
+        meta: DatasetMeta,
+        channels: list[int],
+        hidden: int,
+        dropout: float,
+        weights: str | None = None,
+        freeze: str = "none",
+    ):
         super().__init__()
         in_channels, height, width = _image_shape(meta, "simple_cnn")
         blocks: list[nn.Module] = [Normalize(meta.channel_mean, meta.channel_std)]
@@ -58,9 +84,18 @@ class SimpleCNN(nn.Module):
             nn.Dropout(dropout),
             nn.Linear(hidden, meta.output_size),
         )
+        self.weights = weights
+        _freeze(self, freeze)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(images))
+
+    load_pretrained = _load_features
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        keep_frozen_batch_norm_in_eval(self)
+        return self
 
 
 class DeepCNN(nn.Module):
@@ -74,6 +109,8 @@ class DeepCNN(nn.Module):
         convs_per_stage: int,
         batch_norm: bool,
         dropout: float,
+        weights: str | None = None,
+        freeze: str = "none",
     ):
         super().__init__()
         in_channels, _, _ = _image_shape(meta, "deep_cnn")
@@ -96,6 +133,15 @@ class DeepCNN(nn.Module):
             nn.Dropout(dropout),
             nn.Linear(in_channels, meta.output_size),
         )
+        self.weights = weights
+        _freeze(self, freeze)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(images))
+
+    load_pretrained = _load_features
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        keep_frozen_batch_norm_in_eval(self)
+        return self

@@ -1,0 +1,134 @@
+"""Stage 5 on this machine: what transfer from Fashion-MNIST buys on 1,000 labelled MNIST
+digits, and MiniLM fine-tuned on IMDB, all through the real entry point.
+
+    python bench/transfer.py [--seeds 3] [--parts transfer minilm]
+
+transfer: one `fashion_cnn` run (a shortened schedule) is the source; then, for each
+seed, `mnist_transfer` starts from its features (fine-tuned, and frozen as a linear
+probe) and `mnist_transfer_scratch` from random weights, on the same 1,000 digits,
+tested on all 10,000 test digits.
+
+minilm: `imdb_minilm`, its test accuracy on the fixed 2,000-review test subset and its
+training throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from common import RESULTS_DIR, latest_run, median, scratch_store, train, write_results
+
+MEASUREMENTS = RESULTS_DIR / "transfer.json"
+SOURCE = ["experiment=fashion_cnn", "trainer.max_epochs=4"]
+TARGETS = {
+    "from scratch": ["experiment=mnist_transfer_scratch"],
+    "transfer, fine-tuned": ["experiment=mnist_transfer"],
+    "transfer, frozen features (linear probe)": [
+        "experiment=mnist_transfer",
+        "model.freeze=backbone",
+    ],
+}
+
+
+def measure_transfer(seeds: int, store: str, scratch) -> dict:
+    source_seconds = train(SOURCE, store, scratch)
+    source = latest_run(store, "fashion_cnn")
+    print(f"source fashion_cnn: {source.data.metrics['test/acc']:.4f} in {source_seconds:.0f} s")
+    found = {
+        "measured": time.strftime("%Y-%m-%d"),
+        "source_test_accuracy": source.data.metrics["test/acc"],
+        "targets": {},
+    }
+    for label, overrides in TARGETS.items():
+        if "experiment=mnist_transfer" in overrides:
+            overrides = [*overrides, f"model.weights={source.info.run_id}"]
+        experiment = overrides[0].split("=")[1]
+        accuracies, seconds = [], []
+        for seed in range(seeds):
+            seconds.append(train([*overrides, f"seed={seed}"], store, scratch))
+            accuracies.append(latest_run(store, experiment).data.metrics["test/acc"])
+            print(f"{label} seed {seed}: {accuracies[-1]:.4f} in {seconds[-1]:.0f} s", flush=True)
+        found["targets"][label] = {"test_accuracy": accuracies, "median_seconds": median(seconds)}
+    return found
+
+
+def measure_minilm(store: str, scratch) -> dict:
+    seconds = train(["experiment=imdb_minilm"], store, scratch)
+    run = latest_run(store, "imdb_minilm")
+    metrics = run.data.metrics
+    client_history = _history(store, run.info.run_id, "time/train_seconds")
+    train_rows = int(run.data.params["data/train_rows"])
+    print(f"imdb_minilm: {metrics['test/acc']:.4f} in {seconds:.0f} s", flush=True)
+    return {
+        "measured": time.strftime("%Y-%m-%d"),
+        "test_accuracy": metrics["test/acc"],
+        "seconds": seconds,
+        "train_rows": train_rows,
+        "train_samples_per_second": train_rows / median(client_history),
+    }
+
+
+def _history(store: str, run_id: str, key: str) -> list[float]:
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=store)
+    return [point.value for point in client.get_metric_history(run_id, key)]
+
+
+def results_table(measurements: dict) -> str:
+    parts = []
+    transfer = measurements.get("transfer")
+    if transfer:
+        rows = [
+            f"| {label} | {median(found['test_accuracy']):.2%} "
+            f"| {' / '.join(f'{value:.2%}' for value in found['test_accuracy'])} "
+            f"| {found['median_seconds']:.0f} |"
+            for label, found in transfer["targets"].items()
+        ]
+        parts.append(
+            "## Transfer: Fashion-MNIST features for 1,000 MNIST digits\n\n"
+            f"Source: `fashion_cnn` for 4 epochs ({transfer['source_test_accuracy']:.2%} on "
+            "Fashion-MNIST's test set). Targets train on the same 1,000 digits (validation: "
+            "5,000 other training digits) and are tested on MNIST's 10,000 test digits. "
+            f"Measured {transfer['measured']}.\n\n"
+            "| start | median test accuracy | each seed | median seconds, launch to exit |\n"
+            "|---|---|---|---|\n" + "\n".join(rows)
+        )
+    minilm = measurements.get("minilm")
+    if minilm:
+        parts.append(
+            "## IMDB with MiniLM (all-MiniLM-L6-v2), on this CPU\n\n"
+            "| experiment | test accuracy, fixed 2,000-review subset | seconds, launch to exit "
+            "| training reviews | training throughput | published |\n|---|---|---|---|---|---|\n"
+            f"| `imdb_minilm` (4,000 reviews, 128 tokens, 2 epochs) | {minilm['test_accuracy']:.2%} "
+            f"| {minilm['seconds']:.0f} | {minilm['train_rows']:,} "
+            f"| {minilm['train_samples_per_second']:.1f} reviews/s "
+            "| TF-IDF + LR 88.5-89.8%, DistilBERT 92.8%, BERT-base 93.5% (about 89% at 128 "
+            f"tokens); all on the full data | \n\nMeasured {minilm['measured']}, one seed."
+        )
+    return "\n\n".join(parts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--parts", nargs="+", default=["transfer", "minilm"],
+                        choices=["transfer", "minilm"])  # fmt: skip
+    args = parser.parse_args()
+    scratch, store = scratch_store("transfer")
+    measurements = json.loads(MEASUREMENTS.read_text()) if MEASUREMENTS.exists() else {}
+    for part in args.parts:
+        if part == "transfer":
+            measurements[part] = measure_transfer(args.seeds, store, scratch)
+        else:
+            measurements[part] = measure_minilm(store, scratch)
+        MEASUREMENTS.write_text(json.dumps(measurements, indent=2) + "\n")
+    write_results(
+        "transfer", "Stage 5: transfer learning on this machine", results_table(measurements)
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""What transfer learning needs from a model: weights copied from another run, and
+parts of the network frozen.
+
+A frozen parameter gets no gradient, and a frozen batch-norm layer stays in eval
+mode: its running statistics are the pretrained ones, not this data's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ml_experiments.errors import ConfigError
+
+
+def set_trainable(module: nn.Module, trainable: bool) -> None:
+    for parameter in module.parameters():
+        parameter.requires_grad_(trainable)
+
+
+def keep_frozen_batch_norm_in_eval(model: nn.Module) -> None:
+    """Call after `model.train()`: put back in eval mode every batch norm that is frozen."""
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.weight is not None:
+            if not module.weight.requires_grad:
+                module.eval()
+
+
+def checkpoint_of(source: str) -> Path:
+    """A checkpoint file, or the best checkpoint of the MLflow run with that id."""
+    from ml_experiments import tracking
+
+    path = Path(source).expanduser()
+    if path.is_file():
+        return path
+    if tracking.run_id_of_checkpoint_target(source) is None:
+        raise ConfigError(
+            f"model.weights={source} is neither a checkpoint file nor an MLflow run id. "
+            "Pass the best.pt of a trained run, or its run id."
+        )
+    return tracking.checkpoint_dir_of_run(source) / "best.pt"
+
+
+def copy_backbone(model: nn.Module, source: str, backbone: str = "features") -> int:
+    """Copy the `backbone` submodule's weights from the checkpoint `source` names; return
+    how many tensors were copied. The shapes must match: same architecture, same widths."""
+    from ml_experiments.engine import checkpoint
+
+    path = checkpoint_of(source)
+    saved = checkpoint.load(path)["model"]
+    prefix = f"{backbone}."
+    wanted = {key[len(prefix) :]: value for key, value in saved.items() if key.startswith(prefix)}
+    target = getattr(model, backbone)
+    own = target.state_dict()
+    mismatched = [key for key in own if key not in wanted or wanted[key].shape != own[key].shape]
+    if mismatched:
+        raise ConfigError(
+            f"model.weights={source}: {path} was trained with another architecture "
+            f"({len(mismatched)} of {len(own)} {backbone} tensors differ, e.g. "
+            f"{prefix}{mismatched[0]}). Use the same model options as that run."
+        )
+    with torch.no_grad():
+        target.load_state_dict(wanted)
+    return len(wanted)
