@@ -300,7 +300,7 @@ class RecurrentModelConfig:
     num_layers: int = 1
     bidirectional: bool = True
     dropout: float = 0.3  # on the embeddings, between layers and before the head
-    pooling: Pooling = Pooling.max
+    pooling: Pooling = Pooling.mean
     packed: bool | None = None  # packed sequences; null: on CUDA only (slower on CPU)
     tokenizer: VocabularyConfig = field(default_factory=VocabularyConfig)
 
@@ -401,9 +401,9 @@ class CosineSchedulerConfig(SchedulerConfig):
 class OneCycleSchedulerConfig(SchedulerConfig):
     _target_: str | None = "torch.optim.lr_scheduler.OneCycleLR"
     interval: Interval = Interval.step
-    max_lr: float | None = None  # null: the optimizer's lr
+    max_lr: float | None = None  # null: each parameter group's lr
     epochs: int | None = None  # null: trainer.max_epochs
-    steps_per_epoch: int | None = None  # null: batches per epoch of the training data
+    steps_per_epoch: int | None = None  # null: optimizer steps per epoch of the training data
     pct_start: float = 0.3
     div_factor: float = 25.0
     final_div_factor: float = 1e4
@@ -449,12 +449,12 @@ class TrainerConfig:
     monitor: str = "val/loss"
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
     gradient_clip_norm: float | None = None
-    # Sum the gradients of this many batches before each optimizer step: the effective
-    # batch is batch_size times this, in the memory of one batch.
+    # Gather the gradients of this many batches (of their mean loss) before each optimizer
+    # step: the effective batch is batch_size times this, in the memory of one batch.
     accumulate_batches: int = 1
     label_smoothing: float = 0.0
-    # Weigh the training loss against class imbalance (classification only); the
-    # validation loss stays unweighted, comparable across runs.
+    # Weigh the training loss against class imbalance (PyTorch classifiers; scikit-learn
+    # models take model.class_weight). The validation loss stays unweighted.
     class_weight: ClassWeight | None = None
     amp: bool = False  # mixed precision; takes effect on CUDA only
     # Images in channels-last memory layout: about 2x faster convolutions and pooling on

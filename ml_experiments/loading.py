@@ -86,4 +86,9 @@ def _tokenizer(state: dict):
 
 
 def _meta(values: dict) -> DatasetMeta:
-    return DatasetMeta(**(values | {"input_shape": tuple(values["input_shape"])}))
+    shapes = {
+        key: tuple(values[key])
+        for key in ("input_shape", "stored_shape")
+        if values.get(key) is not None
+    }
+    return DatasetMeta(**(values | shapes))

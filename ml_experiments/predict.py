@@ -106,6 +106,7 @@ def _text_probabilities(trained, cfg: DictConfig):
 
 def _image_probabilities(trained, cfg: DictConfig):
     import torch
+    import torch.nn.functional as F
 
     from ml_experiments.data.image_files import find_images, load_image
 
@@ -118,7 +119,11 @@ def _image_probabilities(trained, cfg: DictConfig):
     if cfg.inputs is None:
         raise UserError(f"{trained.source} classifies images: give inputs=<image file or folder>.")
     files = find_images(cfg.inputs)
-    images = torch.stack([load_image(path, meta.input_shape, cfg.invert.value) for path in files])
+    # As in training: at the size the images were kept at, then resized like every batch.
+    shape = meta.stored_shape or meta.input_shape
+    images = torch.stack([load_image(path, shape, cfg.invert.value) for path in files])
+    if shape != meta.input_shape:
+        images = F.interpolate(images, size=meta.input_shape[1:], mode="bilinear", antialias=False)
     with torch.no_grad():
         probabilities = torch.cat(
             [torch.softmax(trained.model(batch), dim=1) for batch in images.split(cfg.batch_size)]
@@ -138,10 +143,11 @@ def quote_text_argument(arguments: list[str]) -> list[str]:
     "!" or "${", which Hydra's override grammar would otherwise read as syntax."""
     quoted = []
     for argument in arguments:
-        if argument.startswith("text=") and not argument.startswith(("text='", 'text="')):
+        if argument.startswith("text="):
             raw = argument.removeprefix("text=")
-            # Hydra reads a backslash as an escape only before a quote or at the end.
-            escaped = re.sub(r"(\\+)(?='|$)", lambda run: run.group(1) * 2, raw)
+            # Hydra and OmegaConf read a backslash as an escape only before a quote, "${"
+            # or the end.
+            escaped = re.sub(r"(\\+)(?='|\$\{|$)", lambda run: run.group(1) * 2, raw)
             escaped = escaped.replace("'", "\\'").replace("${", "\\${")
             argument = f"text='{escaped}'"
         quoted.append(argument)

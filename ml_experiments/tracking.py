@@ -89,10 +89,10 @@ def prepare_store(tracking_uri: str) -> None:
             ) from error
     mlflow.set_tracking_uri(tracking_uri)
     if tracking_uri.startswith("sqlite:///"):
-        _create_sqlite_store_once(tracking_uri)
+        _create_sqlite_tables_locked(tracking_uri)
 
 
-def _create_sqlite_store_once(tracking_uri: str) -> None:
+def _create_sqlite_tables_locked(tracking_uri: str) -> None:
     """Create (or migrate) the SQLite store's tables under a file lock: two runs started
     at once on a new store would otherwise both create them, and one would crash."""
     import fcntl

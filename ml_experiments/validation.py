@@ -46,12 +46,13 @@ def check_metric_names(cfg: DictConfig, task: str, trains_with_torch: bool) -> N
 
 
 def check_onecycle_steps(scheduler: DictConfig, steps_per_epoch: int) -> None:
-    """A set `scheduler.steps_per_epoch` must cover every batch (known once data is loaded)."""
+    """A set `scheduler.steps_per_epoch` must cover every optimizer step of an epoch (known
+    once data is loaded)."""
     configured = scheduler.get("steps_per_epoch")
     if configured is not None and configured < steps_per_epoch:
         raise ConfigError(
-            f"scheduler.steps_per_epoch={configured} is below the {steps_per_epoch} batches "
-            "of an epoch: the one-cycle schedule would run out mid-training; leave it null"
+            f"scheduler.steps_per_epoch={configured} is below the {steps_per_epoch} optimizer "
+            "steps of an epoch: the one-cycle schedule would run out mid-training; leave it null"
         )
 
 

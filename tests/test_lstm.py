@@ -177,7 +177,8 @@ def test_lstm_option_errors_name_the_problem(train, overrides, message):
 @pytest.mark.parametrize(
     "text",
     ["A slow start, but the last hour is wonderful.", "SHOCKING hoax EXPOSED!",
-     "it's a \"great\" film \\ ${not_a_key} = yes, [1,2] \\'q\\", "ends with \\"],
+     "it's a \"great\" film \\ ${not_a_key} = yes, [1,2] \\'q\\", "ends with \\",
+     "a \\${x}", "'quoted' from the start"],
 )  # fmt: skip
 def test_predict_takes_any_raw_text_on_the_command_line(text):
     from hydra.core.override_parser.overrides_parser import OverridesParser

@@ -26,6 +26,9 @@ class DatasetMeta:
     # models normalize with them, so a saved model takes plain [0, 1] images.
     channel_mean: list[float] | None = None
     channel_std: list[float] | None = None
+    # Images resized on the device: the size kept in memory, before the resize to
+    # input_shape. New images are brought to it first, then resized the same way.
+    stored_shape: tuple[int, ...] | None = None
 
     @property
     def num_classes(self) -> int | None:

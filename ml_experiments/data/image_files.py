@@ -30,8 +30,8 @@ def load_image(path: Path, shape: tuple[int, int, int], invert: str) -> torch.Te
     """An image as a (C, H, W) float tensor in [0, 1], resized to the training size.
 
     MNIST-style sets are light strokes on a dark background. A photo or scan of dark
-    ink on white paper is inverted to match: always (`invert=true`), never
-    (`invert=false`), or when its border is mostly light (`invert=auto`).
+    ink on white paper is inverted to match: always (`invert=always`), never
+    (`invert=never`), or when it is grey and its border is mostly light (`invert=auto`).
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -44,7 +44,9 @@ def load_image(path: Path, shape: tuple[int, int, int], invert: str) -> torch.Te
     except (UnidentifiedImageError, OSError) as error:
         raise DataError(f"cannot read {path} as an image: {error}") from error
     tensor = pixels.reshape(height, width, channels).permute(2, 0, 1).float() / 255
-    if invert == "true" or (invert == "auto" and _border_mean(tensor) > 0.5):
+    # Colour photos (CIFAR-10) are never inverted on a guess: only grey strokes are.
+    guess = invert == "auto" and channels == 1 and _border_mean(tensor) > 0.5
+    if invert == "always" or guess:
         tensor = 1 - tensor
     return tensor
 

@@ -105,6 +105,7 @@ def load_torchvision_images(
         class_names=class_names,
         channel_mean=mean,
         channel_std=std,
+        stored_shape=(channels, height, width) if resize else None,
     )
     settings = AugmentSettings(**augment)
     return DataBundle(

@@ -169,11 +169,12 @@ class Trainer:
         for index, (inputs, targets) in enumerate(batches):
             if index == total_batches:
                 break
-            if len(targets) == 1 and index > 0:
-                break  # a lone last example: batch norm cannot normalize a batch of one
-            # Step after every `accumulate` batches, and after the epoch's last one.
-            update = (index + 1) % accumulate == 0 or index + 1 == total_batches
-            loss = self.train_step(inputs, targets, update)
+            # Step after every `accumulate` batches, and after the epoch's last one; the
+            # last group may be shorter, and its mean loss is over its own batches.
+            group_start = index - index % accumulate
+            group_size = min(accumulate, total_batches - group_start)
+            update = index + 1 == group_start + group_size
+            loss = self.train_step(inputs, targets, update, 1.0 / group_size)
             # Summed on the device: reading .item() every batch would wait on the GPU.
             loss_sum += loss.detach() * len(targets)
             seen += len(targets)
@@ -182,13 +183,20 @@ class Trainer:
             raise TrainingDiverged(_diverged_message("train/loss", mean_loss, epoch))
         return mean_loss
 
-    def train_step(self, inputs: torch.Tensor, targets: torch.Tensor, update: bool = True):
+    def train_step(
+        self,
+        inputs: torch.Tensor,
+        targets: torch.Tensor,
+        update: bool = True,
+        loss_weight: float = 1.0,
+    ) -> torch.Tensor:
         """Forward and backward for one batch; with `update`, an optimizer step on the
-        gradients summed since the last one."""
+        gradients gathered since the last one. `loss_weight` is 1 / the batches per step,
+        so the step follows their mean loss."""
         inputs = self.data.prepare_batch(inputs, True).contiguous(memory_format=self.memory_format)
         with self._autocast():
             loss = self.loss(self.model(inputs), targets, training=True)
-        self.scaler.scale(loss / self.settings.accumulate_batches).backward()
+        self.scaler.scale(loss * loss_weight).backward()
         if not update:
             return loss
         if self.settings.gradient_clip_norm is not None:
@@ -325,8 +333,11 @@ class Trainer:
 
 
 def steps_in_epoch(split: TensorSplit, settings: Any) -> int:
-    """Training batches in one epoch: every batch, or `limit_train_batches` of them."""
+    """Training batches in one epoch: every batch, or `limit_train_batches` of them. A lone
+    last example is left out: batch norm cannot normalize a batch of one."""
     batches = split.num_batches(settings.batch_size)
+    if batches > 1 and len(split) % settings.batch_size == 1:
+        batches -= 1
     limit = settings.limit_train_batches
     return batches if limit is None else min(limit, batches)
 

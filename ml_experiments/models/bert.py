@@ -26,6 +26,7 @@ class PretrainedTokenizer:
         self.pretrained = pretrained
         self.max_length = max_length
         self.tokenizer = _from_pretrained(AutoTokenizer, pretrained)
+        self.tokenizer.padding_side = "right"  # the model cuts each batch's padding at the end
         self.pad_id = self.tokenizer.pad_token_id
         self.unknown_id = self.tokenizer.unk_token_id
 
@@ -65,6 +66,12 @@ class TransformerClassifier(nn.Module):
         self.encoder = _from_pretrained(
             AutoModelForSequenceClassification, pretrained, num_labels=meta.output_size
         )
+        positions = getattr(self.encoder.config, "max_position_embeddings", None)
+        if positions is not None and tokenizer.max_length > positions:
+            raise ConfigError(
+                f"model.tokenizer.max_length={tokenizer.max_length} is longer than the "
+                f"{positions} positions {pretrained} was trained with; lower it."
+            )
 
     def forward(self, token_ids: torch.Tensor) -> torch.Tensor:
         is_token = token_ids != self.tokenizer.pad_id

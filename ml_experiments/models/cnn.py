@@ -2,7 +2,9 @@
 
 Both take images in [0, 1] and normalize them as their first layer, so a saved
 model needs nothing but pixels to predict. Both can start from the convolutional
-features of another run (`model.weights`), frozen or not (`model.freeze`).
+features of another run (`model.weights`), frozen or not (`model.freeze`). The copied
+features include that run's input normalization: the features were learned on inputs
+scaled that way.
 """
 
 from __future__ import annotations
@@ -12,11 +14,7 @@ from torch import nn
 
 from ml_experiments.data import DatasetMeta
 from ml_experiments.errors import ConfigError
-from ml_experiments.models.transfer import (
-    copy_backbone,
-    keep_frozen_batch_norm_in_eval,
-    set_trainable,
-)
+from ml_experiments.models.transfer import FreezableModule, copy_backbone, set_trainable
 
 
 class Normalize(nn.Module):
@@ -41,19 +39,29 @@ def _image_shape(meta: DatasetMeta, model: str) -> tuple[int, int, int]:
     return meta.input_shape
 
 
-def _load_features(model: nn.Module) -> None:
-    """Transfer: start from the convolutional features of the run `model.weights` names;
-    the head is new, since the classes differ."""
-    copy_backbone(model, model.weights, backbone="features")
+class TransferableCNN(FreezableModule):
+    """What both CNNs share for transfer: `features` copied from another run, a new head."""
+
+    features: nn.Sequential
+    weights: str | None
+
+    def load_pretrained(self) -> None:
+        """Start from the convolutional features of the run `model.weights` names."""
+        copy_backbone(self, self.weights, backbone="features")
 
 
 def _freeze(model: nn.Module, freeze: str) -> None:
     if freeze not in ("none", "backbone"):
         raise ConfigError(f"model.freeze={freeze} is not one of: none, backbone")
+    if freeze != "none" and model.weights is None:
+        raise ConfigError(
+            f"model.freeze={freeze} keeps copied features, but model.weights=null starts from "
+            "random ones. Set model.weights=<run id or best.pt>, or model.freeze=none."
+        )
     set_trainable(model.features, freeze == "none")
 
 
-class SimpleCNN(nn.Module):
+class SimpleCNN(TransferableCNN):
     """Stage 2: conv-ReLU-maxpool blocks, then a small fully connected head."""
 
     def __init__(
@@ -90,15 +98,8 @@ class SimpleCNN(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(images))
 
-    load_pretrained = _load_features
 
-    def train(self, mode: bool = True):
-        super().train(mode)
-        keep_frozen_batch_norm_in_eval(self)
-        return self
-
-
-class DeepCNN(nn.Module):
+class DeepCNN(TransferableCNN):
     """Stage 3: stages of 3x3 convolutions (optional batch norm), pooling between
     stages, global average pooling and a linear classifier."""
 
@@ -138,10 +139,3 @@ class DeepCNN(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(images))
-
-    load_pretrained = _load_features
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        keep_frozen_batch_norm_in_eval(self)
-        return self

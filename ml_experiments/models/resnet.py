@@ -28,7 +28,7 @@ from torch import nn
 from ml_experiments.data import DatasetMeta
 from ml_experiments.errors import ConfigError, DataError
 from ml_experiments.models.cnn import Normalize
-from ml_experiments.models.transfer import keep_frozen_batch_norm_in_eval, set_trainable
+from ml_experiments.models.transfer import FreezableModule, set_trainable
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ STAGES = ["layer4", "layer3", "layer2", "layer1", "stem"]
 DOWNLOAD_TIMEOUT_SECONDS = 30
 
 
-class ResNet18Classifier(nn.Module):
+class ResNet18Classifier(FreezableModule):
     def __init__(
         self,
         meta: DatasetMeta,
@@ -58,6 +58,11 @@ class ResNet18Classifier(nn.Module):
             raise ConfigError(
                 f"model=resnet18 takes colour images (3, height, width); dataset {meta.name} "
                 f"gives inputs of shape {meta.input_shape}."
+            )
+        if unfreeze_every < 1 or layer_lr_decay <= 0:
+            raise ConfigError(
+                f"model.unfreeze_every must be at least 1 (got {unfreeze_every}) and "
+                f"model.layer_lr_decay above 0 (got {layer_lr_decay})"
             )
         if freeze != "none" and weights is None:
             raise ConfigError(
@@ -140,19 +145,19 @@ class ResNet18Classifier(nn.Module):
             groups.append({"params": params, "lr": lr * scale, "name": name})
         return groups
 
-    def train(self, mode: bool = True):
-        super().train(mode)
-        keep_frozen_batch_norm_in_eval(self)
-        return self
-
 
 def _pretrained_state(weights: str) -> dict[str, torch.Tensor]:
     path = Path(weights).expanduser()
     if path.suffix in (".pth", ".pt") or path.exists():
         if not path.is_file():
             raise ConfigError(f"model.weights={weights}: no such file.")
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        return state.get("model", state) if isinstance(state, dict) else state
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as error:  # torch.load fails in many ways on a wrong file
+            raise ConfigError(
+                f"model.weights={weights} is not a readable state dict ({type(error).__name__}). "
+                "Save one with torch.save(torchvision.models.resnet18(...).state_dict(), path)."
+            ) from error
     from torchvision.models import ResNet18_Weights
 
     try:

@@ -49,6 +49,8 @@ class RecurrentClassifier(nn.Module):
                 f"model=lstm reads token ids, but dataset {meta.name} gives inputs of shape "
                 f"{meta.input_shape}; use it with a text dataset (liar, imdb, text_csv)."
             )
+        if num_layers < 1:
+            raise ConfigError(f"model.num_layers must be at least 1, got {num_layers}")
         self.tokenizer = tokenizer
         self.pooling = pooling
         self.packed = packed  # None: packed on CUDA, padded on CPU

@@ -28,6 +28,15 @@ def keep_frozen_batch_norm_in_eval(model: nn.Module) -> None:
                 module.eval()
 
 
+class FreezableModule(nn.Module):
+    """A model with parts that may be frozen: `train()` leaves their batch norm in eval."""
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        keep_frozen_batch_norm_in_eval(self)
+        return self
+
+
 def checkpoint_of(source: str) -> Path:
     """A checkpoint file, or the best checkpoint of the MLflow run with that id."""
     from ml_experiments import tracking
