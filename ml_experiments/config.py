@@ -309,7 +309,8 @@ class RecurrentModelConfig:
 class PretrainedTokenizerConfig:
     _target_: str = "ml_experiments.models.bert.PretrainedTokenizer"
     pretrained: str = "${..pretrained}"  # the model's own tokenizer
-    max_length: int = 256  # tokens kept from the start of each text, [CLS] and [SEP] included
+    max_length: int = 256  # tokens kept from each text, [CLS] and [SEP] included
+    keep_tail: int = 0  # of those, taken from the end of a long text (the rest from its start)
 
 
 @dataclass

@@ -81,7 +81,7 @@ def _tokenizer(state: dict):
     if state.get("kind") == "pretrained":  # its files: a local folder or the hub cache
         from ml_experiments.models.bert import PretrainedTokenizer
 
-        return PretrainedTokenizer(state["pretrained"], state["max_length"])
+        return PretrainedTokenizer(state["pretrained"], state["max_length"], state["keep_tail"])
     return Vocabulary.from_state(state)
 
 

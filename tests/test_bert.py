@@ -97,6 +97,20 @@ def test_bert_fine_tunes_and_predicts_raw_text_from_its_run(
     assert rows[0]["prediction"] == "unreliable", result.output
 
 
+def test_a_long_text_can_keep_its_start_and_its_end(tiny_bert):
+    from ml_experiments.models.bert import PretrainedTokenizer
+
+    tokenizer = PretrainedTokenizer(str(tiny_bert), max_length=8, keep_tail=4)
+    words = "senate committee report budget hearing vote economy official shocking hoax"
+    ids = tokenizer.encode([words, "senate vote"])
+    tokens = [tokenizer.tokenizer.convert_ids_to_tokens(row) for row in ids.tolist()]
+    # Room for 6 words: the first 2 and the last 4.
+    assert tokens[0] == ["[CLS]", "senate", "committee", "economy", "official", "shocking",
+                         "hoax", "[SEP]"]  # fmt: skip
+    assert tokens[1][:4] == ["[CLS]", "senate", "vote", "[SEP]"]
+    assert ids[1, 4:].eq(tokenizer.pad_id).all()
+
+
 def make_trainer(batch_size: int, accumulate: int, examples: int = 8):
     """A linear model's Trainer on `examples` fixed examples; every trainer made here
     shuffles them the same way (seed 0)."""
