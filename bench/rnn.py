@@ -60,7 +60,7 @@ def main() -> None:
                         f"| {seconds[False]:.3f} | {ratio:.1f}x |")  # fmt: skip
     body = (
         f"One training step (forward, backward, Adam) on a batch of {BATCH} texts of up to "
-        f"{MAX_LENGTH} words, embedding 128, max-pooling; median of {args.repeats}.\n\n"
+        f"{MAX_LENGTH} words, embedding 128, mean-pooling (the default); median of {args.repeats}.\n\n"
         "| model | packed sequences, s | padded batch, s | padded is faster by |\n"
         "|---|---|---|---|\n" + "\n".join(rows)
     )

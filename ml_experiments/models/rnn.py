@@ -40,7 +40,7 @@ class RecurrentClassifier(nn.Module):
         num_layers: int = 1,
         bidirectional: bool = True,
         dropout: float = 0.3,
-        pooling: str = "max",
+        pooling: str = "mean",
         packed: bool | None = None,
     ):
         super().__init__()
