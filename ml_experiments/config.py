@@ -204,28 +204,30 @@ class MlpModelConfig:
 
 
 @dataclass
-class SimpleCnnConfig:
-    _target_: str = "ml_experiments.models.cnn.SimpleCNN"
-    name: str = "simple_cnn"
-    channels: list[int] = field(default_factory=lambda: [32, 64])
-    hidden: int = 128
-    dropout: float = 0.25
-    # Transfer: start from the conv features of this checkpoint or MLflow run id.
+class FeatureTransferConfig:
+    """The CNNs' transfer keys: start from the conv features of a checkpoint or run id."""
+
     weights: str | None = None
     freeze: Freeze = Freeze.none  # none or backbone (the features stay as loaded)
 
 
 @dataclass
-class DeepCnnConfig:
+class SimpleCnnConfig(FeatureTransferConfig):
+    _target_: str = "ml_experiments.models.cnn.SimpleCNN"
+    name: str = "simple_cnn"
+    channels: list[int] = field(default_factory=lambda: [32, 64])
+    hidden: int = 128
+    dropout: float = 0.25
+
+
+@dataclass
+class DeepCnnConfig(FeatureTransferConfig):
     _target_: str = "ml_experiments.models.cnn.DeepCNN"
     name: str = "deep_cnn"
     channels: list[int] = field(default_factory=lambda: [32, 64, 128])
     convs_per_stage: int = 2
     batch_norm: bool = True
     dropout: float = 0.2
-    # Transfer: start from the conv features of this checkpoint or MLflow run id.
-    weights: str | None = None
-    freeze: Freeze = Freeze.none  # none or backbone (the features stay as loaded)
 
 
 @dataclass

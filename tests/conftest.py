@@ -95,6 +95,16 @@ def run_module(
 
 
 @pytest.fixture
+def kaggle_file(tmp_path: Path) -> Path:
+    """A file in the Kaggle fake-news train.csv format, with its kinds of mess."""
+    from tests.kaggle_format import kaggle_rows, write_kaggle_csv
+
+    path = tmp_path / "train.csv"
+    write_kaggle_csv(path, kaggle_rows())
+    return path
+
+
+@pytest.fixture
 def train(store: Store, shared_data: Path, tmp_path: Path):
     """Run the real entry point with overrides; outputs go to a temporary folder."""
 
@@ -102,6 +112,19 @@ def train(store: Store, shared_data: Path, tmp_path: Path):
         return run_module("train", overrides, store, shared_data, tmp_path, expect_success, timeout)
 
     return run
+
+
+def start_training(
+    overrides: list[str], store: Store, data_dir: Path, outputs: Path, **popen_options
+) -> subprocess.Popen:
+    """`python -m ml_experiments.train` started in the background, for tests that signal
+    it or run several at once."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "ml_experiments.train", *train_arguments(outputs, overrides)],
+        cwd=PROJECT_ROOT,
+        env=train_environment(store, data_dir),
+        **popen_options,
+    )
 
 
 def train_arguments(outputs: Path, overrides: tuple[str, ...] | list[str]) -> list[str]:

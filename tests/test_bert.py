@@ -12,7 +12,7 @@ import torch
 from ml_experiments.data import DatasetMeta
 from ml_experiments.data.base import CLASSIFICATION
 from tests.conftest import run_module
-from tests.test_text import RELIABLE_WORDS, UNRELIABLE_WORDS, kaggle_rows, write_kaggle_csv
+from tests.kaggle_format import RELIABLE_WORDS, UNRELIABLE_WORDS
 
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
@@ -34,13 +34,6 @@ def tiny_bert(tmp_path_factory):
     torch.manual_seed(0)
     transformers.BertModel(config).save_pretrained(folder)
     return folder
-
-
-@pytest.fixture
-def kaggle_file(tmp_path):
-    path = tmp_path / "train.csv"
-    write_kaggle_csv(path, kaggle_rows())
-    return path
 
 
 def test_the_tokenizer_pads_and_the_model_cuts_each_batch_to_its_longest_text(tiny_bert):

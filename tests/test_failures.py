@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from ml_experiments.errors import StopRequested
 from ml_experiments.stopping import stop_signals_end_the_run, store_write
 
-from .conftest import PROJECT_ROOT, train_arguments, train_environment
+from .conftest import start_training
 
 
 def test_diverging_loss_fails_the_run_with_the_reason(train, store):
@@ -48,7 +47,7 @@ def test_missing_data_file_fails_and_says_where_it_looked(train, store, tmp_path
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (["dataset=imagenet"], "Available options in 'dataset':\n\tboston\n\tcsv\n\tdigits"),
+        (["dataset=imagenet"], "Available options in 'dataset':\n\tboston\n\tcifar10\n\tcsv"),
         (["trainer.max_epochs=abc"], "full_key: trainer.max_epochs"),
         (["trainer.max_epoch=3"], "Key 'max_epoch' not in 'TrainerConfig'"),
         (["optimized_metric=val/accuracy"], "choose one of train/loss, val/loss, val/acc"),
@@ -111,26 +110,11 @@ def test_resume_with_other_options_is_refused(train, store):
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
 def test_a_stop_signal_marks_the_run_killed(store, shared_data, tmp_path, stop_signal):
     name = f"killed_by_{stop_signal.name}"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ml_experiments.train",
-            *train_arguments(
-                tmp_path,
-                [
-                    f"name={name}",
-                    "trainer.max_epochs=100000",
-                    "trainer.early_stopping.enabled=false",
-                ],
-            ),
-        ],
-        cwd=PROJECT_ROOT,
-        env=train_environment(store, shared_data),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    settings = [f"name={name}", "trainer.max_epochs=100000", "trainer.early_stopping.enabled=false"]
+    process = start_training(
+        settings, store, shared_data, tmp_path,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
     wait_for_checkpoint(tmp_path, process)
     process.send_signal(stop_signal)
     output, _ = process.communicate(timeout=60)

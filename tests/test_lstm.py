@@ -16,7 +16,6 @@ from ml_experiments.data.text import TextSplit
 from ml_experiments.data.vocabulary import PAD_ID, UNKNOWN_ID, Vocabulary, tokenize_bundle
 from ml_experiments.models.rnn import RecurrentClassifier
 from tests.conftest import run_module
-from tests.test_text import kaggle_rows, write_kaggle_csv
 
 
 def text_bundle(train: list[str], val: list[str], test: list[str]) -> DataBundle:
@@ -97,13 +96,6 @@ def test_balanced_class_weights_follow_the_training_labels():
     weights = _class_weights(data, "balanced")
     torch.testing.assert_close(weights, torch.tensor([4 / 6, 4 / 2]))
     assert _class_weights(data, None) is None
-
-
-@pytest.fixture
-def kaggle_file(tmp_path):
-    path = tmp_path / "train.csv"
-    write_kaggle_csv(path, kaggle_rows())
-    return path
 
 
 LSTM_QUICK = ["trainer.max_epochs=8", "trainer.batch_size=16", "model.tokenizer.min_freq=1"]

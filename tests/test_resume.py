@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 
 import pytest
 import torch
 
-from .conftest import PROJECT_ROOT, train_arguments, train_environment
+from .conftest import start_training
 from .test_failures import wait_for_checkpoint
 
 EPOCHS = 60
@@ -22,18 +21,8 @@ def test_killed_run_resumes_in_the_same_mlflow_run_with_identical_results(
     train, store, shared_data, tmp_path
 ):
     killed_folder = tmp_path / "killed"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ml_experiments.train",
-            *train_arguments(killed_folder, ["name=resume_killed", *SETTINGS]),
-        ],
-        cwd=PROJECT_ROOT,
-        env=train_environment(store, shared_data),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = start_training(["name=resume_killed", *SETTINGS], store, shared_data, killed_folder,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     checkpoint_path = wait_for_checkpoint(killed_folder, process, minimum_epoch=3)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)

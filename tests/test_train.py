@@ -176,21 +176,16 @@ def test_runs_started_together_on_a_new_store_both_finish(shared_data, tmp_path)
     """Two runs that create the same new SQLite store at once: one creates its tables, the
     other waits for it instead of crashing on "table already exists"."""
     import subprocess
-    import sys
 
-    from tests.conftest import PROJECT_ROOT, Store, train_arguments, train_environment
+    from tests.conftest import Store, start_training
 
     store = Store(f"sqlite:///{tmp_path}/new.db", tmp_path)
     runs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ml_experiments.train",
-                *train_arguments(tmp_path / str(index), ["debug=fast", "name=together"]),
-            ],
-            cwd=PROJECT_ROOT,
-            env=train_environment(store, shared_data),
+        start_training(
+            ["debug=fast", "name=together"],
+            store,
+            shared_data,
+            tmp_path / str(index),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
