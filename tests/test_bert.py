@@ -160,6 +160,7 @@ def test_the_real_minilm_trains_a_few_steps_on_imdb(train, store):
         "trainer.max_epochs=1",
         "trainer.limit_train_batches=2",
         "model.tokenizer.max_length=64",
+        "model.tokenizer.keep_tail=32",
         "logger.log_model=false",
         "name=minilm_steps",
     )
