@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import signal
 import sys
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -13,16 +12,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-
-def unwritable_reason(folder: Path) -> str | None:
-    """Why files cannot be written in `folder` (created if missing), or None when they can."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as error:
-        return error.strerror or str(error)
-    return None
+from ml_experiments.folders import unwritable_reason
 
 
 class CheckOutputDir(Callback):
@@ -41,7 +31,7 @@ class CheckOutputDir(Callback):
         if reason is not None:
             sys.exit(
                 f"error: cannot write the run's output folder {folder}: {reason}. "
-                "Set paths.outputs_dir to a writable folder."
+                "Set paths.outputs_dir (or hydra.run.dir / hydra.sweep.dir) to a writable folder."
             )
 
 

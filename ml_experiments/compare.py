@@ -133,7 +133,7 @@ def leaderboard(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
     value = _metric_values(runs, metric)
     board = pd.DataFrame(
         {
-            "run": runs["tags.mlflow.runName"],
+            "run": _without_shared_suffix(runs["tags.mlflow.runName"]),
             "run_id": runs["run_id"],
             "status": runs["status"],
             metric: value,
@@ -151,6 +151,15 @@ def leaderboard(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
     board = board.sort_values(metric, ascending=_better(metric) == "lower", na_position="last")
     board.index = pd.RangeIndex(1, len(board) + 1, name="rank")
     return board
+
+
+def _without_shared_suffix(names: pd.Series) -> pd.Series:
+    """`#3 optimizer.lr=0.1 (boston_linear: linear on boston)` -> `#3 optimizer.lr=0.1`
+    when every run of the board ends with the same `(...)`: a sweep's children do."""
+    suffixes = names.fillna("").str.extract(r"( \([^()]*\))$")[0]
+    if len(names) == 0 or suffixes.isna().any() or suffixes.nunique() != 1:
+        return names
+    return names.str.removesuffix(suffixes.iloc[0])
 
 
 def varied_columns(runs: pd.DataFrame) -> dict[str, str]:

@@ -568,6 +568,20 @@ def _project_root() -> str:
     return str(PROJECT_ROOT)
 
 
+# What `--cfg job --resolve` shows for the run's folder: Hydra picks it when a run starts.
+RUN_DIR_NOT_CHOSEN = "<the run's output folder>"
+
+
+def _run_dir() -> str:
+    """`${run_dir:}`: Hydra's output folder of this job (`hydra:runtime.output_dir`, which
+    is unset when Hydra only prints the config)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return RUN_DIR_NOT_CHOSEN
+    return OmegaConf.select(HydraConfig.get(), "runtime.output_dir") or RUN_DIR_NOT_CHOSEN
+
+
 def _optuna_direction(metric: str) -> str:
     """`${optuna_direction:val/acc}` -> maximize: a sweeper's direction follows the metric."""
     from ml_experiments.engine.metric_names import direction
@@ -579,7 +593,7 @@ def _optuna_direction(metric: str) -> str:
 
 
 def register_configs() -> None:
-    """Put every schema in the ConfigStore; register the `project_root` and
+    """Put every schema in the ConfigStore; register the `project_root`, `run_dir` and
     `optuna_direction` resolvers."""
     store = ConfigStore.instance()
     store.store(name="config_schema", node=Config)
@@ -590,5 +604,7 @@ def register_configs() -> None:
             store.store(group=f"schemas/{group}", name=name, node=schema)
     if not OmegaConf.has_resolver("project_root"):
         OmegaConf.register_new_resolver("project_root", _project_root)
+    if not OmegaConf.has_resolver("run_dir"):
+        OmegaConf.register_new_resolver("run_dir", _run_dir)
     if not OmegaConf.has_resolver("optuna_direction"):
         OmegaConf.register_new_resolver("optuna_direction", _optuna_direction)

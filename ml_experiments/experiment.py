@@ -113,6 +113,8 @@ def _build_trainer(cfg, model, data: DataBundle, device, run_logger, resume_from
     if resume_from is not None:
         # Keep writing next to the checkpoint we resume from: best.pt lives there too.
         settings.checkpoint.dir = str(Path(resume_from["path"]).parent)
+    if settings.checkpoint.enabled:
+        checkpoint.check_writable(Path(settings.checkpoint.dir))
     if settings.amp and device.type != "cuda":
         log.warning("trainer.amp=true has no effect on %s; training in float32", device.type)
     model = model.to(device)

@@ -43,9 +43,12 @@ class RunContext:
 
 
 def run_name(cfg: DictConfig, context: RunContext) -> str:
-    if context.sweep is not None:
-        return child_run_name(context.job_number, context.overrides, context.sweep.swept_keys)
+    """`boston_linear: linear on boston`; in a sweep, the job's number and what it varies
+    first: `#3 optimizer.lr=0.01 (boston_linear: linear on boston)`."""
     name = f"{cfg.name}: {context.choices.get('model')} on {context.choices.get('dataset')}"
+    if context.sweep is not None:
+        job = child_run_name(context.job_number, context.overrides, context.sweep.swept_keys)
+        return f"{job} ({name})"
     return name if context.job_number is None else f"{name} #{context.job_number}"
 
 
@@ -199,12 +202,14 @@ class RunLogger:
 
     def __init__(self, run_id: str):
         self.run_id = run_id
+        self.logged_metrics = False
 
     @uninterrupted
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
         import mlflow
 
         mlflow.log_metrics(metrics, step=step)
+        self.logged_metrics = True
 
     @uninterrupted
     def log_params(self, params: dict[str, Any]) -> None:
@@ -290,10 +295,13 @@ def tracked_run(
             parent_run_id=context.sweep.parent_run_id if context.sweep else None,
         )
         log_folder = "logs"
+        status_before = None
     else:
+        status_before = _status_of(resume_run_id)
         run = mlflow.start_run(run_id=resume_run_id)
         log_folder = f"logs/resumed_{context.output_dir.name}"  # keep the first part's log
     log.info("MLflow run %s in %s", run.info.run_id, without_credentials(cfg.logger.tracking_uri))
+    run_logger = RunLogger(run.info.run_id)
     # From here on the run exists: whatever happens, it must end with a status.
     try:
         with stop_signals_end_the_run():
@@ -303,16 +311,26 @@ def tracked_run(
                     _log_config_files(cfg, context)
                 else:
                     mlflow.set_tag("resumed_in", str(context.output_dir))
-            yield RunLogger(run.info.run_id)
-    except (KeyboardInterrupt, StopRequested) as stop:
-        _end_run(context, log_folder, "KILLED", reason=f"{type(stop).__name__}: {stop}")
-        raise
+            yield run_logger
     except BaseException as error:
+        stopped = isinstance(error, (KeyboardInterrupt, StopRequested))
         reason = f"{type(error).__name__}: {error}"
-        _end_run(context, log_folder, "FAILED", reason=reason, trace=traceback.format_exc())
+        trace = "" if stopped else traceback.format_exc()
+        if status_before is not None and not run_logger.logged_metrics:
+            # A resume that failed before training (wrong data, a checkpoint that does not
+            # fit) changed nothing: the run keeps its status and can still be resumed.
+            _end_run(context, log_folder, status_before, reason, reason_tag="failed_resume")
+        else:
+            _end_run(context, log_folder, "KILLED" if stopped else "FAILED", reason, trace)
         raise
     else:
         _end_run(context, log_folder, "FINISHED")
+
+
+def _status_of(run_id: str) -> str:
+    import mlflow
+
+    return mlflow.get_run(run_id).info.status
 
 
 def _experiment_id(cfg: DictConfig, context: RunContext) -> str:
@@ -347,14 +365,19 @@ def _log_config_files(cfg: DictConfig, context: RunContext) -> None:
 
 
 def _end_run(
-    context: RunContext, log_folder: str, status: str, reason: str = "", trace: str = ""
+    context: RunContext,
+    log_folder: str,
+    status: str,
+    reason: str = "",
+    trace: str = "",
+    reason_tag: str = "end_reason",
 ) -> None:
     """Save the log (and the failure), then set the final status. Never masks the real error."""
     import mlflow
 
     try:
         if reason:
-            mlflow.set_tag("end_reason", reason[:5000])
+            mlflow.set_tag(reason_tag, reason[:5000])
         if trace:
             mlflow.log_text(trace, "error/traceback.txt")
         for handler in logging.getLogger().handlers:

@@ -6,7 +6,7 @@ import dataclasses
 
 from omegaconf import DictConfig, OmegaConf
 
-from ml_experiments.engine.metric_names import logged_metric_names
+from ml_experiments.engine.metric_names import METRIC_NAMES, logged_metric_names
 from ml_experiments.errors import ConfigError
 
 
@@ -23,10 +23,30 @@ def check_config(cfg: DictConfig) -> None:
     problems += _split_problems(cfg.dataset)
     problems += _optimizer_problems(cfg.optimizer)
     problems += _scheduler_problems(cfg.scheduler, cfg.trainer.max_epochs)
+    problems += _metric_name_problems(cfg)
     if cfg.device.threads is not None and cfg.device.threads < 1:
         problems.append(f"device.threads must be null or at least 1, got {cfg.device.threads}")
     if problems:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
+
+
+def _metric_name_problems(cfg: DictConfig) -> list[str]:
+    """Names no run of any task logs: a typo caught before a run is opened. Whether the
+    name fits this run's task is known once the data is loaded (`check_metric_names`)."""
+    names = {name for task in METRIC_NAMES for name in logged_metric_names(task)}
+    problems = []
+    if cfg.optimized_metric not in names:
+        problems.append(
+            f"optimized_metric={cfg.optimized_metric} is not a metric any run logs; "
+            f"choose one of {', '.join(sorted(names))}"
+        )
+    if cfg.trainer.monitor not in names or not cfg.trainer.monitor.startswith("val/"):
+        choices = sorted(name for name in names if name.startswith("val/"))
+        problems.append(
+            f"trainer.monitor={cfg.trainer.monitor} is not a validation metric; "
+            f"choose one of {', '.join(choices)}"
+        )
+    return problems
 
 
 def check_metric_names(cfg: DictConfig, task: str, trains_with_torch: bool) -> None:

@@ -287,3 +287,22 @@ def test_cfg_job_prints_the_config_without_importing_torch_or_mlflow():
         check=True,
     ).stdout.strip()
     assert imported == "[]"
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        # Hydra chooses the run's folder only when a run starts: the resolved print says so.
+        (["--cfg", "job", "--resolve"], "dir: <the run's output folder>/checkpoints"),
+        (["--help"], "experiment: boston_linear, cifar10_resnet18, "),
+    ],
+)
+def test_printing_the_config_or_help_runs_nothing(flags, expected):
+    printed = subprocess.run(
+        [sys.executable, "-m", "ml_experiments.train", *flags],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert printed.returncode == 0, printed.stderr[-2000:]
+    assert expected in printed.stdout

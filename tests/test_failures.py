@@ -50,8 +50,10 @@ def test_missing_data_file_fails_and_says_where_it_looked(train, store, tmp_path
         (["dataset=imagenet"], "Available options in 'dataset':\n\tboston\n\tcifar10\n\tcsv"),
         (["trainer.max_epochs=abc"], "full_key: trainer.max_epochs"),
         (["trainer.max_epoch=3"], "Key 'max_epoch' not in 'TrainerConfig'"),
-        (["optimized_metric=val/accuracy"], "choose one of train/loss, val/loss, val/acc"),
+        (["optimized_metric=val/rmse"], "is not a metric a classification run logs"),
+        (["trainer.monitor=val/rmse"], "not a validation metric of a classification run"),
         (["trainer.monitor=test/acc"], "trainer.monitor=test/acc is not a validation metric"),
+        (["trainer.checkpoint.dir=/proc/none"], "cannot write checkpoints to /proc/none"),
         (["scheduler=onecycle", "scheduler.warmup_epochs=1"], "does not combine with OneCycleLR"),
         (["paths.outputs_dir=/proc/none"], "cannot write the run's output folder /proc/none"),
         (["trainer.resume=/nonexistent/last.pt"], "checkpoint not found: /nonexistent/last.pt"),
@@ -65,6 +67,14 @@ def test_bad_input_gets_a_clear_message_and_no_traceback(train, overrides, messa
     assert result.returncode != 0
     assert message in result.output, result.output[-2000:]
     assert "Traceback" not in result.output
+
+
+def test_a_misspelled_metric_is_refused_before_a_run_is_opened(train, store):
+    result = train("name=fail_metric", "optimized_metric=val/accuracy", expect_success=False)
+    assert result.returncode == 1
+    assert "optimized_metric=val/accuracy is not a metric any run logs" in result.output
+    assert "val/acc" in result.output and "Traceback" not in result.output
+    assert store.client().get_experiment_by_name("fail_metric") is None
 
 
 def test_csv_problems_name_the_column(train, tmp_path):
@@ -87,6 +97,33 @@ def test_unreadable_checkpoint_is_refused(train, tmp_path):
     result = train(f"trainer.resume={broken}", expect_success=False)
     assert f"cannot read checkpoint {broken}" in result.output
     assert "Traceback" not in result.output
+    assert "weights_only" not in result.output  # torch's advice to load unsafely is left out
+
+
+def test_a_checkpoint_that_does_not_fit_is_refused_and_the_run_keeps_its_status(
+    train, store, tmp_path
+):
+    rows = "".join(f"{i},{i % 7},{2 * i + 1}\n" for i in range(60))
+    narrow, wide = tmp_path / "narrow.csv", tmp_path / "wide.csv"
+    narrow.write_text("a,b,y\n" + rows)
+    wide.write_text("a,b,c,y\n" + "".join(f"{i},{i % 7},1,{2 * i + 1}\n" for i in range(60)))
+    options = ("name=fail_fit", "dataset=csv", "dataset.target=y", "model=linear", "debug=fast")
+    train(*options, f"dataset.path={narrow}")
+    run = store.only_run("fail_fit")
+    result = train(
+        *options,
+        f"dataset.path={wide}",  # the data may move on resume; here its columns changed
+        "trainer.max_epochs=4",
+        f"trainer.resume={run.info.run_id}",
+        expect_success=False,
+    )
+    assert "the checkpoint does not fit the model and optimizer of this config" in result.output
+    assert "size mismatch for" in result.output
+    assert "Traceback" not in result.output
+    after = store.only_run("fail_fit")
+    assert after.info.status == "FINISHED"  # a resume that never started changes nothing
+    assert "does not fit" in after.data.tags["failed_resume"]
+    assert "end_reason" not in after.data.tags
 
 
 def test_resume_with_other_options_is_refused(train, store):

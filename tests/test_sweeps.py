@@ -20,10 +20,10 @@ def test_a_grid_sweep_nests_named_children_under_one_parent(grid_sweep, store):
     assert len(children) == 4
     names = [child.info.run_name for child in children]
     assert names == [
-        "#0 optimizer.lr=0.01 optimizer.momentum=0.0",
-        "#1 optimizer.lr=0.01 optimizer.momentum=0.9",
-        f"#2 optimizer.lr={DIVERGING_LR} optimizer.momentum=0.0",
-        f"#3 optimizer.lr={DIVERGING_LR} optimizer.momentum=0.9",
+        "#0 optimizer.lr=0.01 optimizer.momentum=0.0 (grid_sweep: linear on boston)",
+        "#1 optimizer.lr=0.01 optimizer.momentum=0.9 (grid_sweep: linear on boston)",
+        f"#2 optimizer.lr={DIVERGING_LR} optimizer.momentum=0.0 (grid_sweep: linear on boston)",
+        f"#3 optimizer.lr={DIVERGING_LR} optimizer.momentum=0.9 (grid_sweep: linear on boston)",
     ]
     assert parent.info.run_name == (
         f"grid_sweep sweep: optimizer.lr=0.01,{DIVERGING_LR} optimizer.momentum=0.0,0.9"
@@ -47,7 +47,8 @@ def test_the_parent_run_holds_the_best_child_and_a_leaderboard(grid_sweep, store
     finished = [child for child in children if child.info.status == "FINISHED"]
     best = min(finished, key=lambda child: child.data.metrics["best/val/rmse"])
     assert parent.data.tags["best_run_id"] == best.info.run_id
-    assert parent.data.tags["best_run"] == best.info.run_name
+    # The leaderboard leaves out what every child's name shares.
+    assert best.info.run_name == f"{parent.data.tags['best_run']} (grid_sweep: linear on boston)"
     assert math.isclose(parent.data.metrics["best/val/rmse"], best.data.metrics["best/val/rmse"])
     assert artifact_paths(store, parent.info.run_id, "summary") == {
         "summary/leaderboard.csv",
@@ -85,6 +86,8 @@ def test_compare_ranks_a_sweeps_children_and_logs_to_the_parent(grid_sweep, stor
     assert [row["run_id"] for row in rows[:2]] == [child.info.run_id for child in expected]
     assert [row["status"] for row in rows[2:]] == ["FAILED", "FAILED"]
     assert [row["rank"] for row in rows] == ["1", "2", "3", "4"]
+    shared_part = " (grid_sweep: linear on boston)"
+    assert rows[0]["run"] == expected[0].info.run_name.removesuffix(shared_part)
     # Only the params that differ, never the ones all runs share.
     assert {"optimizer.lr", "optimizer.momentum"} <= set(rows[0])
     assert "optimizer.nesterov" not in rows[0] and "seed" not in rows[0]

@@ -67,15 +67,33 @@ def test_boston_linear_logs_regression_metrics_and_figures(train, store):
     train("experiment=boston_linear", "name=e2e_boston")
     run = store.only_run("e2e_boston")
     assert run.info.status == "FINISHED"
+    assert run.info.run_name == "e2e_boston: linear on boston"
+    params = run.data.params
+    assert params["dataset.name"] == "boston" and params["optimizer.lr"] == "0.05"
+    assert params["data/task"] == "regression" and params["data/input_shape"] == "[13]"
+    assert run.data.tags["dataset"] == "boston" and run.data.tags["model"] == "linear"
     for key in ("test/rmse", "test/mae", "test/r2", "val/rmse"):
         assert key in run.data.metrics
     assert 0.5 < run.data.metrics["test/r2"] < 1.0
+    # Early stopping: one point per epoch, up to the best epoch and its patience.
+    history = store.client().get_metric_history(run.info.run_id, "val/rmse")
+    best_epoch = int(run.data.metrics["best_epoch"])
+    epochs = [point.step for point in history]
+    assert epochs == list(range(1, len(epochs) + 1))
+    assert best_epoch < len(epochs) <= min(best_epoch + 50, 500)
+    assert run.data.metrics["best/val/rmse"] == pytest.approx(history[best_epoch - 1].value)
     assert artifact_paths(store, run.info.run_id, "figures") == [
         "figures/learning_curves.png",
         "figures/predicted_vs_actual.png",
         "figures/residuals.png",
     ]
     assert artifact_paths(store, run.info.run_id, "checkpoints") == ["checkpoints/best.pt"]
+
+    import mlflow
+
+    mlflow.set_tracking_uri(store.uri)
+    model = mlflow.pytorch.load_model(f"runs:/{run.info.run_id}/model")
+    assert model(torch.zeros(3, 13)).shape == (3, 1)
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ checkpoint from an untrusted source cannot run code.
 from __future__ import annotations
 
 import os
+import pickle
 import random
 import tempfile
 from pathlib import Path
@@ -16,19 +17,43 @@ import torch
 
 from ml_experiments.building import dotted_items
 from ml_experiments.errors import CheckpointError
+from ml_experiments.folders import unwritable_reason
 
 LAST = "last.pt"
 BEST = "best.pt"
 
 
+def check_writable(folder: Path) -> None:
+    """Fail before training, not after its first epoch, when checkpoints cannot be saved."""
+    reason = unwritable_reason(folder)
+    if reason is not None:
+        raise CheckpointError(
+            f"cannot write checkpoints to {folder}: {reason}. Set trainer.checkpoint.dir to a "
+            "writable folder, or trainer.checkpoint.enabled=false to train without them."
+        )
+
+
 def save_atomically(state: dict[str, Any], path: Path) -> None:
     """Write to a temporary file beside `path`, then rename: a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+        )
+    except OSError as error:
+        raise CheckpointError(f"cannot write checkpoint {path}: {error.strerror}") from error
+    # Readable like any other file the run writes (mkstemp creates it for its owner only).
+    os.chmod(temporary, 0o644)
     try:
         with os.fdopen(handle, "wb") as file:
             torch.save(state, file)
         os.replace(temporary, path)
+    except OSError as error:  # a full disk, say: the previous checkpoint is still whole
+        Path(temporary).unlink(missing_ok=True)
+        raise CheckpointError(
+            f"cannot write checkpoint {path}: {error.strerror or error}. The previous one, if "
+            "any, is intact; free space or set trainer.checkpoint.dir elsewhere."
+        ) from error
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
@@ -44,9 +69,9 @@ def load(path: Path) -> dict[str, Any]:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch.load fails in many ways (IndexError, EOFError, ...)
         raise CheckpointError(
-            f"cannot read checkpoint {path}: it is damaged or not a checkpoint of this project "
-            f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}). "
-            "Resume from another checkpoint, e.g. best.pt in the same folder."
+            f"cannot read checkpoint {path}: it is damaged, cut short or not a checkpoint of "
+            f"this project ({_load_failure(error)}). Resume from another checkpoint, e.g. "
+            "best.pt in the same folder."
         ) from error
     if not isinstance(state, dict) or "model" not in state or "epoch" not in state:
         raise CheckpointError(
@@ -54,6 +79,18 @@ def load(path: Path) -> dict[str, Any]:
             "(no 'model' and 'epoch' entries)."
         )
     return state
+
+
+def _load_failure(error: Exception) -> str:
+    """What went wrong, in a few words. torch's own text for a file it cannot unpickle
+    advises weights_only=False, which would run any code the file holds: leave it out."""
+    if isinstance(error, pickle.UnpicklingError):
+        if "Unsupported global" in str(error):
+            return "it holds Python objects other than tensors and plain values"
+        return "its contents cannot be unpickled"
+    if isinstance(error, (KeyError, EOFError)) or not str(error):
+        return f"not a torch file, or an incomplete one: {type(error).__name__}"
+    return f"{type(error).__name__}: {str(error).split('. ')[0]}"
 
 
 def capture_rng_state(data_generator: torch.Generator, device: torch.device) -> dict[str, Any]:

@@ -108,7 +108,7 @@ class Trainer:
         bar = _progress(epochs, "epochs", settings.progress_bar, keep=True)
         with torch.autograd.set_detect_anomaly(settings.detect_anomaly):
             for epoch in bar:
-                metrics = self.run_epoch(epoch)
+                metrics = self._run_epoch_naming_anomalies(epoch)
                 shown = {key: f"{metrics[key]:.4g}" for key in metrics if key.startswith("val/")}
                 bar.set_postfix(shown | {"train/loss": f"{metrics['train/loss']:.4g}"})
                 if self.state.stopped_early:
@@ -124,6 +124,21 @@ class Trainer:
             best if best.exists() else None,
         )
 
+    def _run_epoch_naming_anomalies(self, epoch: int) -> dict[str, float]:
+        """With trainer.detect_anomaly, autograd raises where a NaN first appears: say so
+        as a divergence, like a NaN loss, with the operation it names."""
+        try:
+            return self.run_epoch(epoch)
+        except RuntimeError as error:
+            if not self.settings.detect_anomaly or "returned nan values" not in str(error):
+                raise
+            raise TrainingDiverged(
+                f"{str(error).splitlines()[0]} (epoch {epoch}): training diverged. The "
+                "warning above shows the forward-pass line that produced it. Lower "
+                "optimizer.lr, set trainer.gradient_clip_norm, or check the data for NaN or "
+                "huge values."
+            ) from error
+
     def run_epoch(self, epoch: int) -> dict[str, float]:
         started = time.perf_counter()
         learning_rate = self.optimizer.param_groups[0]["lr"]
@@ -133,7 +148,7 @@ class Trainer:
         trained = time.perf_counter()
         val_metrics, _ = self.evaluate(self.data.val)
         if not math.isfinite(val_metrics["loss"]):
-            raise TrainingDiverged(_diverged_message("val/loss", val_metrics["loss"], epoch))
+            raise TrainingDiverged(self._diverged_message("val/loss", val_metrics["loss"], epoch))
         metrics = {"train/loss": train_loss, "train/lr": learning_rate}
         metrics |= {f"val/{key}": value for key, value in val_metrics.items()}
         # Training batches alone, and the whole epoch with validation.
@@ -180,7 +195,7 @@ class Trainer:
             seen += len(targets)
         mean_loss = (loss_sum / max(seen, 1)).item()
         if not math.isfinite(mean_loss):
-            raise TrainingDiverged(_diverged_message("train/loss", mean_loss, epoch))
+            raise TrainingDiverged(self._diverged_message("train/loss", mean_loss, epoch))
         return mean_loss
 
     def train_step(
@@ -297,7 +312,7 @@ class Trainer:
         except (RuntimeError, ValueError, KeyError) as error:
             raise CheckpointError(
                 "the checkpoint does not fit the model and optimizer of this config "
-                f"({str(error).splitlines()[0]}). Resume with the same dataset, model and "
+                f"({_first_detail(error)}). Resume with the same dataset, model and "
                 "optimizer options as the original run; its config is stored in the "
                 "checkpoint under 'config'."
             ) from error
@@ -323,6 +338,17 @@ class Trainer:
         if not self.use_amp:
             return nullcontext()
         return torch.autocast(device_type="cuda", dtype=self.amp_dtype)
+
+    def _diverged_message(self, metric: str, value: float, epoch: int) -> str:
+        message = (
+            f"{metric} became {value} in epoch {epoch}: training diverged. Lower "
+            "optimizer.lr, set trainer.gradient_clip_norm, or check the data for NaN or huge "
+            "values."
+        )
+        # Anomaly mode finds the operation that makes a NaN; an overflow to inf it cannot.
+        if math.isnan(value) and not self.settings.detect_anomaly:
+            message += " trainer.detect_anomaly=true names the operation that produced it."
+        return message
 
     def _report(self, epoch: int, metrics: dict[str, float]) -> None:
         # About twenty lines per run in the log, whatever the number of epochs.
@@ -376,12 +402,13 @@ def _class_weights(data: DataBundle, scheme: str | None) -> torch.Tensor | None:
     return counts.sum() / (len(counts) * counts.clamp(min=1))
 
 
-def _diverged_message(metric: str, value: float, epoch: int) -> str:
-    return (
-        f"{metric} became {value} in epoch {epoch}: training diverged. Lower optimizer.lr, "
-        "set trainer.gradient_clip_norm, or check the data for NaN or huge values; "
-        "trainer.detect_anomaly=true names the operation that produced it."
-    )
+def _first_detail(error: Exception) -> str:
+    """The line that says what is wrong: torch's state-dict errors open with a heading
+    ("Error(s) in loading state_dict for X:") and give the details below it."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].endswith(":"):
+        return lines[1]
+    return lines[0] if lines else type(error).__name__
 
 
 def _progress(iterable, description: str, enabled: bool | None, total=None, keep=False):
