@@ -328,9 +328,18 @@ def tracked_run(
 
 
 def _status_of(run_id: str) -> str:
+    """The status of the run a checkpoint belongs to, which must be in this store."""
     import mlflow
+    from mlflow.exceptions import MlflowException
 
-    return mlflow.get_run(run_id).info.status
+    try:
+        return mlflow.get_run(run_id).info.status
+    except MlflowException as error:
+        raise CheckpointError(
+            f"the checkpoint belongs to MLflow run {run_id}, which is not in "
+            f"{without_credentials(mlflow.get_tracking_uri())}. Resume against the store the "
+            "run logged to: set MLFLOW_TRACKING_URI or paths.outputs_dir as it ran."
+        ) from error
 
 
 def _experiment_id(cfg: DictConfig, context: RunContext) -> str:

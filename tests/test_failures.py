@@ -12,7 +12,7 @@ import pytest
 from ml_experiments.errors import StopRequested
 from ml_experiments.stopping import stop_signals_end_the_run, store_write
 
-from .conftest import start_training
+from .conftest import run_module, start_training
 
 
 def test_diverging_loss_fails_the_run_with_the_reason(train, store):
@@ -98,6 +98,27 @@ def test_unreadable_checkpoint_is_refused(train, tmp_path):
     assert f"cannot read checkpoint {broken}" in result.output
     assert "Traceback" not in result.output
     assert "weights_only" not in result.output  # torch's advice to load unsafely is left out
+
+
+def test_resuming_against_another_store_names_the_missing_run(train, store, shared_data, tmp_path):
+    train("name=fail_store", "debug=fast")
+    run = store.only_run("fail_store")
+    last = f"{run.data.tags['checkpoint_dir']}/last.pt"
+    other_store = f"sqlite:///{tmp_path}/other.db"
+    result = run_module(
+        "train",
+        ["name=fail_store", "debug=fast", f"trainer.resume={last}"],
+        store,
+        shared_data,
+        tmp_path / "elsewhere",
+        expect_success=False,
+        extra_environment={"MLFLOW_TRACKING_URI": other_store},
+    )
+    assert result.returncode == 1
+    assert f"the checkpoint belongs to MLflow run {run.info.run_id}, which is not in" in (
+        result.output
+    )
+    assert "Traceback" not in result.output
 
 
 def test_a_checkpoint_that_does_not_fit_is_refused_and_the_run_keeps_its_status(
