@@ -33,36 +33,35 @@ def check_config(cfg: DictConfig) -> None:
 def _metric_name_problems(cfg: DictConfig) -> list[str]:
     """Names no run of any task logs: a typo caught before a run is opened. Whether the
     name fits this run's task is known once the data is loaded (`check_metric_names`)."""
-    names = {name for task in METRIC_NAMES for name in logged_metric_names(task)}
-    problems = []
-    if cfg.optimized_metric not in names:
-        problems.append(
-            f"optimized_metric={cfg.optimized_metric} is not a metric any run logs; "
-            f"choose one of {', '.join(sorted(names))}"
-        )
-    if cfg.trainer.monitor not in names or not cfg.trainer.monitor.startswith("val/"):
-        choices = sorted(name for name in names if name.startswith("val/"))
-        problems.append(
-            f"trainer.monitor={cfg.trainer.monitor} is not a validation metric; "
-            f"choose one of {', '.join(choices)}"
-        )
-    return problems
+    every_name = list(dict.fromkeys(n for task in METRIC_NAMES for n in logged_metric_names(task)))
+    return _metric_problems(cfg, every_name, "any run", check_monitor=True)
 
 
 def check_metric_names(cfg: DictConfig, task: str, trains_with_torch: bool) -> None:
     """`optimized_metric` and `trainer.monitor` must be metrics this run logs."""
-    names = logged_metric_names(task)
+    problems = _metric_problems(cfg, logged_metric_names(task), f"a {task} run", trains_with_torch)
+    if problems:
+        raise ConfigError("\n".join(f"{problem}." for problem in problems))
+
+
+def _metric_problems(
+    cfg: DictConfig, names: list[str], runs: str, check_monitor: bool
+) -> list[str]:
+    """`optimized_metric` (and `trainer.monitor`, for the torch loop) against the metric
+    names that `runs` log."""
+    problems = []
     if cfg.optimized_metric not in names:
-        raise ConfigError(
-            f"optimized_metric={cfg.optimized_metric} is not a metric a {task} run logs; "
-            f"choose one of {', '.join(names)}."
+        problems.append(
+            f"optimized_metric={cfg.optimized_metric} is not a metric {runs} logs; "
+            f"choose one of {', '.join(names)}"
         )
     validation_names = [name for name in names if name.startswith("val/")]
-    if trains_with_torch and cfg.trainer.monitor not in validation_names:
-        raise ConfigError(
-            f"trainer.monitor={cfg.trainer.monitor} is not a validation metric of a {task} run; "
-            f"choose one of {', '.join(validation_names)}."
+    if check_monitor and cfg.trainer.monitor not in validation_names:
+        problems.append(
+            f"trainer.monitor={cfg.trainer.monitor} is not a validation metric of {runs}; "
+            f"choose one of {', '.join(validation_names)}"
         )
+    return problems
 
 
 def check_onecycle_steps(scheduler: DictConfig, steps_per_epoch: int) -> None:

@@ -41,7 +41,9 @@ def save_atomically(state: dict[str, Any], path: Path) -> None:
             dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
         )
     except OSError as error:
-        raise CheckpointError(f"cannot write checkpoint {path}: {error.strerror}") from error
+        raise CheckpointError(
+            f"cannot write checkpoint {path}: {error.strerror or error}"
+        ) from error
     # Readable like any other file the run writes (mkstemp creates it for its owner only).
     os.chmod(temporary, 0o644)
     try:

@@ -30,6 +30,10 @@ from ml_experiments.engine.schedules import LrSchedule
 from ml_experiments.errors import CheckpointError, ConfigError, TrainingDiverged
 
 log = logging.getLogger(__name__)
+# What to try when the loss becomes NaN or infinite.
+DIVERGENCE_FIXES = (
+    "Lower optimizer.lr, set trainer.gradient_clip_norm, or check the data for NaN or huge values."
+)
 
 MetricsLogger = Callable[[dict[str, float], int], None]
 
@@ -134,9 +138,7 @@ class Trainer:
                 raise
             raise TrainingDiverged(
                 f"{str(error).splitlines()[0]} (epoch {epoch}): training diverged. The "
-                "warning above shows the forward-pass line that produced it. Lower "
-                "optimizer.lr, set trainer.gradient_clip_norm, or check the data for NaN or "
-                "huge values."
+                f"warning above shows the forward-pass line that produced it. {DIVERGENCE_FIXES}"
             ) from error
 
     def run_epoch(self, epoch: int) -> dict[str, float]:
@@ -340,11 +342,7 @@ class Trainer:
         return torch.autocast(device_type="cuda", dtype=self.amp_dtype)
 
     def _diverged_message(self, metric: str, value: float, epoch: int) -> str:
-        message = (
-            f"{metric} became {value} in epoch {epoch}: training diverged. Lower "
-            "optimizer.lr, set trainer.gradient_clip_norm, or check the data for NaN or huge "
-            "values."
-        )
+        message = f"{metric} became {value} in epoch {epoch}: training diverged. {DIVERGENCE_FIXES}"
         # Anomaly mode finds the operation that makes a NaN; an overflow to inf it cannot.
         if math.isnan(value) and not self.settings.detect_anomaly:
             message += " trainer.detect_anomaly=true names the operation that produced it."

@@ -66,16 +66,8 @@ class PretrainedTokenizer:
             verbose=False,  # no warning for texts longer than the model: they are cut below
         )["input_ids"]
         tokenizer = self.tokenizer
-        first = [
-            token
-            for token in (tokenizer.cls_token_id or tokenizer.bos_token_id,)
-            if token is not None
-        ]
-        last = [
-            token
-            for token in (tokenizer.sep_token_id or tokenizer.eos_token_id,)
-            if token is not None
-        ]
+        first = _first_present(tokenizer.cls_token_id, tokenizer.bos_token_id)
+        last = _first_present(tokenizer.sep_token_id, tokenizer.eos_token_id)
         room = self.max_length - len(first) - len(last)
         head = room - self.keep_tail
         rows = torch.full((len(words), self.max_length), self.pad_id, dtype=torch.long)
@@ -93,6 +85,11 @@ class PretrainedTokenizer:
             "max_length": self.max_length,
             "keep_tail": self.keep_tail,
         }
+
+
+def _first_present(*token_ids: int | None) -> list[int]:
+    """[the first of these special tokens the tokenizer has], or [] if it has none."""
+    return next(([token] for token in token_ids if token is not None), [])
 
 
 class TransformerClassifier(nn.Module):
