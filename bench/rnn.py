@@ -40,7 +40,7 @@ def main() -> None:
     torch.manual_seed(0)
     vocabulary = Vocabulary(max_length=MAX_LENGTH)
     vocabulary.tokens = [f"w{index}" for index in range(VOCABULARY)]
-    meta = DatasetMeta("bench", "classification", (MAX_LENGTH,), class_names=["neg", "pos"])
+    meta = DatasetMeta("bench", "classification", (MAX_LENGTH,), ["neg", "pos"], modality="text")
     # Lengths as in IMDB at 256 words: from 60 to the full 256, a third of them cut.
     lengths = torch.randint(60, MAX_LENGTH * 3 // 2, (BATCH,)).clamp(max=MAX_LENGTH)
     ids = torch.randint(2, VOCABULARY, (BATCH, MAX_LENGTH))

@@ -27,7 +27,7 @@ from common import (
 )
 
 sys.path.insert(0, str(PROJECT_ROOT))  # the tests' generator of Kaggle-format files
-from tests.kaggle_format import kaggle_rows, write_kaggle_csv  # noqa: E402
+from tests.helpers.kaggle_format import kaggle_rows, write_kaggle_csv  # noqa: E402
 
 # experiment -> (what it is, the published anchor it is compared with)
 EXPERIMENTS = {

@@ -12,7 +12,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from ml_experiments.folders import unwritable_reason
+from ml_experiments.paths import unwritable_reason
 
 
 class CheckOutputDir(Callback):

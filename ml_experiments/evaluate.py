@@ -34,12 +34,13 @@ def main(cfg: DictConfig) -> dict[str, float]:
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     import torch
 
-    from ml_experiments.building import build
+    from ml_experiments.config.build import build
     from ml_experiments.data import TensorSplit
     from ml_experiments.engine.loop import predict_split
     from ml_experiments.engine.metrics import compute_metrics
     from ml_experiments.engine.sklearn_fit import model_outputs
-    from ml_experiments.loading import load_trained
+    from ml_experiments.models.protocols import ReadsText
+    from ml_experiments.tracking.loading import load_trained
 
     trained = load_trained(cfg.run_id, cfg.checkpoint, cfg.tracking_uri)
     run_config = trained.config
@@ -48,7 +49,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     data = build(run_config.dataset, drop=(), seed=run_config.seed)
     split = data.test if cfg.split == "test" else data.val
     task = trained.meta.task
-    if hasattr(trained.model, "tokenizer"):  # a PyTorch text model: its own vocabulary
+    if isinstance(trained.model, ReadsText):  # a PyTorch text model: its own vocabulary
         split = TensorSplit(trained.model.tokenizer.encode(split.texts), split.y)
     if isinstance(trained.model, torch.nn.Module):
         outputs = predict_split(trained.model, split, data.prepare_batch, cfg.batch_size, task)

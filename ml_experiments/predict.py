@@ -22,6 +22,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from ml_experiments.config import register_configs
+from ml_experiments.config.schemas import Modality
 from ml_experiments.errors import UserError, exit_on_user_error
 
 register_configs()
@@ -48,7 +49,7 @@ def main(cfg: DictConfig) -> list[dict]:
 
 
 def predict(cfg: DictConfig) -> list[dict]:
-    from ml_experiments.loading import load_trained
+    from ml_experiments.tracking.loading import load_trained
 
     if (cfg.inputs is None) == (cfg.text is None):
         raise UserError('give exactly one of inputs=<file or folder> or text="<a text>"')
@@ -75,14 +76,14 @@ def predict(cfg: DictConfig) -> list[dict]:
 
 
 def _reads_text(trained) -> bool:
-    # scikit-learn text pipelines have no input shape; PyTorch text models carry a tokenizer.
-    return trained.meta.input_shape == () or hasattr(trained.model, "tokenizer")
+    return trained.meta.modality == Modality.text
 
 
 def _text_probabilities(trained, cfg: DictConfig):
     import torch
 
     from ml_experiments.engine.sklearn_fit import class_log_probabilities
+    from ml_experiments.models.protocols import ReadsText
 
     if cfg.text is not None:
         texts = [cfg.text]
@@ -93,7 +94,7 @@ def _text_probabilities(trained, cfg: DictConfig):
                 f"inputs={path}: no such file. For text, give a file with one text per line."
             )
         texts = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    if isinstance(trained.model, torch.nn.Module):
+    if isinstance(trained.model, ReadsText):
         # A transformer's attention grows with the square of the length: keep batches small.
         size = min(cfg.batch_size, TEXT_BATCH_SIZE)
         chunks = [
@@ -111,7 +112,7 @@ def _image_probabilities(trained, cfg: DictConfig):
     from ml_experiments.data.image_files import find_images, load_image
 
     meta = trained.meta
-    if len(meta.input_shape) != 3 or not isinstance(trained.model, torch.nn.Module):
+    if meta.modality != Modality.image or not isinstance(trained.model, torch.nn.Module):
         raise UserError(
             f"{trained.source} was trained on {meta.name}, which is neither images nor text; "
             "predict reads image files and texts. Use python -m ml_experiments.evaluate for it."

@@ -12,32 +12,22 @@ never race each other to create the SQLite schema.
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
+from ml_experiments import paths
+from ml_experiments.tracking import store
+from ml_experiments.tracking.sweep_record import Sweep, key_of, write_sweep
+
 log = logging.getLogger(__name__)
 
-SWEEP_FILE = "mlflow_sweep.json"
 OPTUNA_RESULTS = "optimization_results.yaml"
 # Keys that change which MLflow experiment a single run logs to.
 EXPERIMENT_KEYS = {"experiment", "name", "dataset", "dataset.name", "logger.experiment_name"}
 SHARED_EXPERIMENT = "sweeps"
-
-
-@dataclass
-class Sweep:
-    """What every job of a sweep needs to know to nest its run."""
-
-    parent_run_id: str
-    experiment_id: str
-    tracking_uri: str
-    swept_keys: list[str]
-    optimized_metric: str
 
 
 def swept_keys(config: DictConfig) -> list[str]:
@@ -60,13 +50,11 @@ def start_parent_run(config: DictConfig) -> Sweep:
     """Create the store, the experiment and the parent run; return what jobs need."""
     from mlflow import MlflowClient
 
-    from ml_experiments import tracking
-
     tracking_uri = config.logger.tracking_uri
-    tracking.prepare_store(tracking_uri)
+    store.prepare_store(tracking_uri)
     keys = swept_keys(config)
-    artifact_root = tracking.artifact_root_for(tracking_uri, config.paths.outputs_dir)
-    experiment_id = tracking.experiment_id_for(experiment_name_of(config, keys), artifact_root)
+    artifact_root = paths.artifact_root_for(tracking_uri, config.paths.outputs_dir)
+    experiment_id = store.experiment_id_for(experiment_name_of(config, keys), artifact_root)
     sweep_dir = Path(config.hydra.sweep.dir).resolve()
     parent = MlflowClient(tracking_uri).create_run(
         experiment_id,
@@ -78,14 +66,13 @@ def start_parent_run(config: DictConfig) -> Sweep:
             "swept_keys": " ".join(keys),
             "optimized_metric": config.optimized_metric,
             "overrides": " ".join(config.hydra.overrides.task),
-            "git_commit": tracking.git_commit(),
+            "git_commit": store.git_commit(),
         },
     )
     sweep = Sweep(
         parent.info.run_id, experiment_id, tracking_uri, keys, str(config.optimized_metric)
     )
-    sweep_dir.mkdir(parents=True, exist_ok=True)
-    (sweep_dir / SWEEP_FILE).write_text(json.dumps(asdict(sweep), indent=2))
+    write_sweep(sweep, sweep_dir)
     log.info("sweep parent run %s; each job nests its run under it", sweep.parent_run_id)
     return sweep
 
@@ -95,39 +82,11 @@ def parent_run_name(config: DictConfig, keys: list[str]) -> str:
     if sweeper == "optuna":
         trials = config.hydra.sweeper.n_trials
         return f"{config.name} optuna: {trials} trials over {', '.join(keys)}"
-    varied = [item for item in config.hydra.overrides.task if _key_of(item) in keys]
+    varied = [item for item in config.hydra.overrides.task if key_of(item) in keys]
     params = OmegaConf.select(config, "hydra.sweeper.params") or {}
-    on_command_line = {_key_of(item) for item in varied}
+    on_command_line = {key_of(item) for item in varied}
     varied += [f"{key}={value}" for key, value in params.items() if key not in on_command_line]
     return f"{config.name} sweep: {' '.join(varied)}"
-
-
-def read_sweep(sweep_dir: Path) -> Sweep | None:
-    """The sweep a job belongs to, or None when no parent run was opened for it."""
-    path = sweep_dir / SWEEP_FILE
-    if not path.is_file():
-        log.warning(
-            "no %s in %s: this job's run is not nested under a parent", SWEEP_FILE, sweep_dir
-        )
-        return None
-    return Sweep(**json.loads(path.read_text()))
-
-
-def child_run_name(job_number: int, overrides: list[str], keys: list[str]) -> str:
-    """`#3 optimizer.lr=0.01 optimizer=sgd`: the job's number and what it varies.
-    Long numbers (Optuna's samples) are shortened to 4 digits; the params keep them whole."""
-    varied = [_shortened(item) for item in overrides if _key_of(item) in keys]
-    return " ".join([f"#{job_number}", *varied])
-
-
-def _shortened(override: str) -> str:
-    key, _, value = override.partition("=")
-    try:
-        number = float(value)
-    except ValueError:
-        return override
-    short = f"{number:.4g}"
-    return override if float(short) == number else f"{key}={short}"
 
 
 def finish_parent_run(sweep: Sweep, sweep_dir: Path, completed: bool) -> str:
@@ -136,13 +95,11 @@ def finish_parent_run(sweep: Sweep, sweep_dir: Path, completed: bool) -> str:
     The parent ends even when the summary cannot be written."""
     import mlflow
 
-    from ml_experiments import compare
-
     mlflow.set_tracking_uri(sweep.tracking_uri)
     client = mlflow.MlflowClient()
     finished = 0
     try:
-        runs = compare.child_runs(sweep.parent_run_id, sweep.experiment_id)
+        runs = store.child_runs(sweep.parent_run_id, sweep.experiment_id)
         finished = int((runs["status"] == "FINISHED").sum()) if len(runs) else 0
         _log_summary(client, sweep, sweep_dir, runs, finished)
     except Exception:  # a summary is not worth leaving the parent RUNNING forever
@@ -159,7 +116,8 @@ def finish_parent_run(sweep: Sweep, sweep_dir: Path, completed: bool) -> str:
 
 def _log_summary(client, sweep: Sweep, sweep_dir: Path, runs, finished: int) -> None:
     """Counts, best child, leaderboard and Optuna's results."""
-    from ml_experiments import compare
+    from ml_experiments.reporting.leaderboard import leaderboard
+    from ml_experiments.tracking.logger import log_leaderboard
 
     metric = sweep.optimized_metric
     # A job that failed before its run started has a folder but no run.
@@ -171,8 +129,8 @@ def _log_summary(client, sweep: Sweep, sweep_dir: Path, runs, finished: int) -> 
         client.log_artifact(sweep.parent_run_id, str(optuna_results), "optuna")
     if not finished:
         return
-    board = compare.leaderboard(runs, metric)
-    compare.log_to_run(client, sweep.parent_run_id, board, metric)
+    board = leaderboard(runs, metric)
+    log_leaderboard(client, sweep.parent_run_id, board, metric)
     # Failed runs keep their last val/* values: the best is a finished run's.
     contenders = board[(board["status"] == "FINISHED") & board[metric].notna()]
     if len(contenders):
@@ -181,7 +139,3 @@ def _log_summary(client, sweep: Sweep, sweep_dir: Path, runs, finished: int) -> 
         client.set_tag(sweep.parent_run_id, "best_run", best["run"])
         client.log_metric(sweep.parent_run_id, f"best/{metric}", float(best[metric]))
         log.info("best of %d runs: %s, %s = %.4g", finished, best["run"], metric, best[metric])
-
-
-def _key_of(override: str) -> str:
-    return override.split("=", 1)[0].lstrip("+~")

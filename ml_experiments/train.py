@@ -28,8 +28,8 @@ log = logging.getLogger("ml_experiments.train")
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> float | None:
     from ml_experiments.experiment import run
-    from ml_experiments.sweeps import read_sweep
-    from ml_experiments.tracking import RunContext
+    from ml_experiments.tracking.run import RunContext
+    from ml_experiments.tracking.sweep_record import read_sweep
 
     hydra_cfg = HydraConfig.get()
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN

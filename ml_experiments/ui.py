@@ -12,8 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from ml_experiments.config import PROJECT_ROOT
-from ml_experiments.tracking import artifact_root_for, default_tracking_uri
+from ml_experiments import paths
 
 HOST = "127.0.0.1"
 
@@ -28,7 +27,7 @@ def server_command(tracking_uri: str, outputs_dir: Path, port: int) -> list[str]
         tracking_uri,
         # Only for experiments created from the UI; train.py sets each experiment's own.
         "--default-artifact-root",
-        artifact_root_for(tracking_uri, str(outputs_dir)),
+        paths.artifact_root_for(tracking_uri, outputs_dir),
         "--host",
         HOST,
         "--port",
@@ -41,12 +40,13 @@ def server_command(tracking_uri: str, outputs_dir: Path, port: int) -> list[str]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=5000)
-    parser.add_argument("--outputs-dir", type=Path, default=PROJECT_ROOT / "outputs")
+    parser.add_argument("--outputs-dir", type=Path, default=paths.DEFAULT_OUTPUTS_DIR)
     args = parser.parse_args()
-    uri = default_tracking_uri(args.outputs_dir)
-    if uri.startswith(("http://", "https://")):
+    uri = paths.default_tracking_uri(args.outputs_dir)
+    if paths.is_tracking_server(uri):
         sys.exit(f"error: MLFLOW_TRACKING_URI={uri} is a tracking server: open it in a browser.")
-    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+    database = paths.sqlite_path(uri)
+    if database is not None and not database.is_file():
         fix = (
             "unset MLFLOW_TRACKING_URI" if "MLFLOW_TRACKING_URI" in os.environ else "--outputs-dir"
         )

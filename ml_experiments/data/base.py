@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import torch
 
-REGRESSION = "regression"
-CLASSIFICATION = "classification"
+from ml_experiments.config.schemas import Modality, Task
 
 
 @dataclass
@@ -18,8 +17,8 @@ class DatasetMeta:
     """What a model needs to size itself, and what figures need to label things."""
 
     name: str
-    task: str  # REGRESSION or CLASSIFICATION
-    input_shape: tuple[int, ...]
+    task: Task
+    input_shape: tuple[int, ...]  # of one example as the model sees it
     class_names: list[str] | None = None  # classification only
     feature_names: list[str] | None = None
     # Images only: per-channel mean and std of the training pixels in [0, 1]; the
@@ -29,6 +28,27 @@ class DatasetMeta:
     # Images resized on the device: the size kept in memory, before the resize to
     # input_shape. New images are brought to it first, then resized the same way.
     stored_shape: tuple[int, ...] | None = None
+    # Decides how batches, figures and predictions treat the inputs; never guessed from
+    # the shape (token ids and feature vectors are both 1-D).
+    modality: Modality = field(kw_only=True)
+
+    def __post_init__(self) -> None:
+        self.task = Task(self.task)  # plain strings, as stored in files, become the enums
+        self.modality = Modality(self.modality)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values only (enums as strings): checkpoints must load with weights_only."""
+        values = asdict(self)
+        return values | {"task": str(self.task), "modality": str(self.modality)}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> DatasetMeta:
+        shapes = {
+            key: tuple(values[key])
+            for key in ("input_shape", "stored_shape")
+            if values.get(key) is not None
+        }
+        return cls(**(values | shapes))
 
     @property
     def num_classes(self) -> int | None:
@@ -41,7 +61,7 @@ class DatasetMeta:
     @property
     def output_size(self) -> int:
         """Width of the model's last layer: one logit per class, or one value."""
-        return self.num_classes if self.task == CLASSIFICATION else 1
+        return self.num_classes if self.task == Task.classification else 1
 
 
 @dataclass

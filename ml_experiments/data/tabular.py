@@ -14,13 +14,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ml_experiments.data.base import (
-    CLASSIFICATION,
-    REGRESSION,
-    DataBundle,
-    DatasetMeta,
-    TensorSplit,
-)
+from ml_experiments.config.schemas import Modality, Task
+from ml_experiments.data.base import DataBundle, DatasetMeta, TensorSplit
 from ml_experiments.data.splits import split_indices
 from ml_experiments.errors import DataError
 
@@ -41,9 +36,10 @@ def load_digits(name: str, val_fraction: float, test_fraction: float, *, seed: i
     )
     meta = DatasetMeta(
         name=name,
-        task=CLASSIFICATION,
+        task=Task.classification,
         input_shape=(features.shape[1],),
         class_names=[str(digit) for digit in range(10)],
+        modality=Modality.tabular,
     )
     return DataBundle(
         TensorSplit(features[train], labels[train]),
@@ -58,7 +54,7 @@ def load_boston(
     name: str,
     path: str,
     target: str,
-    task: str,
+    task: Task,
     drop_columns: list[str],
     numeric_imputer: str,
     separator: str,
@@ -116,7 +112,7 @@ def load_csv(
     name: str,
     path: str,
     target: str,
-    task: str,
+    task: Task,
     drop_columns: list[str],
     numeric_imputer: str,
     separator: str,
@@ -151,20 +147,20 @@ def load_csv(
 
     features = frame.drop(columns=[target])
     targets, class_names = _encode_target(frame[target], task, path)
-    if task == CLASSIFICATION:
+    if task == Task.classification:
         _check_class_counts(targets, class_names, path)
     train, val, test = split_indices(
         len(frame),
         val_fraction,
         test_fraction,
         seed,
-        stratify=targets if task == CLASSIFICATION else None,
+        stratify=targets if task == Task.classification else None,
     )
     preprocessor = _feature_transform(features, numeric_imputer)
     train_x = preprocessor.fit_transform(features.iloc[train])
 
     def split(rows: np.ndarray, x: np.ndarray) -> TensorSplit:
-        dtype = torch.long if task == CLASSIFICATION else torch.float32
+        dtype = torch.long if task == Task.classification else torch.float32
         return TensorSplit(
             torch.tensor(x, dtype=torch.float32), torch.tensor(targets[rows], dtype=dtype)
         )
@@ -175,6 +171,7 @@ def load_csv(
         input_shape=(train_x.shape[1],),
         class_names=class_names,
         feature_names=[str(feature) for feature in preprocessor.get_feature_names_out()],
+        modality=Modality.tabular,
     )
     summary["rows_used"] = len(frame)
     log.info("%s: %s", name, ", ".join(f"{key}={value}" for key, value in summary.items()))
@@ -211,9 +208,9 @@ def _drop_requested_columns(frame: pd.DataFrame, columns: list[str], path: str) 
     return frame.drop(columns=list(columns))
 
 
-def _encode_target(column: pd.Series, task: str, path: str) -> tuple[np.ndarray, list[str] | None]:
+def _encode_target(column: pd.Series, task: Task, path: str) -> tuple[np.ndarray, list[str] | None]:
     """Regression: floats. Classification: class indices, and the sorted class names."""
-    if task == REGRESSION:
+    if task == Task.regression:
         values = pd.to_numeric(column, errors="coerce")
         bad = column[values.isna()]
         if len(bad):

@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ml_experiments.data.base import CLASSIFICATION, DataBundle, DatasetMeta
+from ml_experiments.config.schemas import Modality, Task
+from ml_experiments.data.base import DataBundle, DatasetMeta
 from ml_experiments.data.splits import split_indices
 from ml_experiments.errors import DataError
 
@@ -87,7 +88,13 @@ def load_liar(name: str, root: str, fields: list[str], binary: bool, *, seed: in
             labels = (labels >= 3).astype(np.int64)
         splits[split] = TextSplit(_joined(frame, fields), torch.tensor(labels, dtype=torch.long))
         summary[f"{split}_rows_read"] = len(frame)
-    meta = DatasetMeta(name=name, task=CLASSIFICATION, input_shape=(), class_names=class_names)
+    meta = DatasetMeta(
+        name=name,
+        task=Task.classification,
+        input_shape=(),
+        class_names=class_names,
+        modality=Modality.text,
+    )
     return DataBundle(splits["train"], splits["val"], splits["test"], meta, summary=summary)
 
 
@@ -145,7 +152,13 @@ def load_imdb(
         np.arange(len(labels)), test_size=val_fraction, random_state=seed, stratify=labels
     )
     train, val = np.sort(train), np.sort(val)
-    meta = DatasetMeta(name=name, task=CLASSIFICATION, input_shape=(), class_names=IMDB_LABELS)
+    meta = DatasetMeta(
+        name=name,
+        task=Task.classification,
+        input_shape=(),
+        class_names=IMDB_LABELS,
+        modality=Modality.text,
+    )
     return DataBundle(
         _text_split(texts[train], labels[train]),
         _text_split(texts[val], labels[val]),
@@ -253,8 +266,9 @@ def load_text_csv(
     train, val, test = split_indices(len(targets), val_fraction, test_fraction, seed, targets)
     meta = DatasetMeta(
         name=name,
-        task=CLASSIFICATION,
+        task=Task.classification,
         input_shape=(),
+        modality=Modality.text,
         class_names=list(label_names) if label_names else classes,
     )
     log.info("%s: %s", name, ", ".join(f"{key}={value}" for key, value in summary.items()))

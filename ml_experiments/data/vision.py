@@ -17,8 +17,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ml_experiments.config.schemas import Modality, Task
 from ml_experiments.data.augment import AugmentSettings, augment
-from ml_experiments.data.base import CLASSIFICATION, DataBundle, DatasetMeta, TensorSplit
+from ml_experiments.data.base import DataBundle, DatasetMeta, TensorSplit
 from ml_experiments.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,8 @@ def load_torchvision_images(
     channels, height, width = train.x.shape[1:]
     meta = DatasetMeta(
         name=name,
-        task=CLASSIFICATION,
+        task=Task.classification,
+        modality=Modality.image,
         # What the model sees: after the resize of each batch.
         input_shape=(channels, resize, resize) if resize else (channels, height, width),
         class_names=class_names,

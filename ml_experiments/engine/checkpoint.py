@@ -10,17 +10,44 @@ import os
 import pickle
 import random
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ml_experiments.building import dotted_items
+from ml_experiments.config.build import dotted_items
 from ml_experiments.errors import CheckpointError
-from ml_experiments.folders import unwritable_reason
+from ml_experiments.paths import unwritable_reason
 
 LAST = "last.pt"
 BEST = "best.pt"
+
+
+@dataclass
+class ResumePoint:
+    """A checkpoint to continue a run from: where it is, what it holds, and the weights of
+    the best epoch so far (which the finished run will test)."""
+
+    path: Path
+    state: dict[str, Any]
+    best_weights: dict[str, torch.Tensor]
+
+    @property
+    def run_id(self) -> str:
+        return self.state["run_id"]
+
+
+def resume_point(path: Path, current_config: dict[str, Any]) -> ResumePoint:
+    """The checkpoint at `path`, checked to continue the run `current_config` describes."""
+    state = load(path)
+    mismatches = resume_mismatches(state["config"], current_config)
+    if mismatches:
+        raise CheckpointError(
+            f"{path} was trained with other options; resuming would not continue the same "
+            "run:\n  - " + "\n  - ".join(mismatches) + "\nResume with the original options."
+        )
+    return ResumePoint(path, state, best_weights_beside(path, state))
 
 
 def check_writable(folder: Path) -> None:

@@ -21,13 +21,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ml_experiments.config.metric_names import direction
+from ml_experiments.config.schemas import ClassWeight, Modality, Task, TrainerConfig
 from ml_experiments.data import DataBundle, TensorSplit
-from ml_experiments.data.base import CLASSIFICATION
 from ml_experiments.engine import checkpoint
-from ml_experiments.engine.metric_names import direction
 from ml_experiments.engine.metrics import compute_metrics
 from ml_experiments.engine.schedules import LrSchedule
 from ml_experiments.errors import CheckpointError, ConfigError, TrainingDiverged
+from ml_experiments.models.protocols import EpochAware
 
 log = logging.getLogger(__name__)
 # What to try when the loss becomes NaN or infinite.
@@ -66,7 +67,7 @@ class Trainer:
         data: DataBundle,
         optimizer: torch.optim.Optimizer,
         schedule: LrSchedule,
-        settings: Any,  # the `trainer` config as plain values (enums as strings)
+        settings: TrainerConfig,
         device: torch.device,
         seed: int,
         log_metrics: MetricsLogger,
@@ -86,7 +87,7 @@ class Trainer:
         self.use_amp = settings.amp and device.type == "cuda"
         self.memory_format = (
             torch.channels_last
-            if settings.channels_last and len(data.meta.input_shape) == 3
+            if settings.channels_last and data.meta.modality == Modality.image
             else torch.contiguous_format
         )
         self.model.to(memory_format=self.memory_format)
@@ -144,7 +145,7 @@ class Trainer:
     def run_epoch(self, epoch: int) -> dict[str, float]:
         started = time.perf_counter()
         learning_rate = self.optimizer.param_groups[0]["lr"]
-        if hasattr(self.model, "on_epoch_start"):  # e.g. gradual unfreezing
+        if isinstance(self.model, EpochAware):  # e.g. gradual unfreezing
             self.model.on_epoch_start(epoch)
         train_loss = self.train_one_epoch(epoch)
         trained = time.perf_counter()
@@ -226,7 +227,7 @@ class Trainer:
         return loss
 
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor, training: bool) -> torch.Tensor:
-        if self.task == CLASSIFICATION:
+        if self.task == Task.classification:
             smoothing = self.settings.label_smoothing if training else 0.0
             weights = self.class_weights if training else None
             return F.cross_entropy(
@@ -356,7 +357,7 @@ class Trainer:
             log.info("epoch %d/%d %s", epoch, self.settings.max_epochs, shown)
 
 
-def steps_in_epoch(split: TensorSplit, settings: Any) -> int:
+def steps_in_epoch(split: TensorSplit, settings: TrainerConfig) -> int:
     """Training batches in one epoch: every batch, or `limit_train_batches` of them. A lone
     last example is left out: batch norm cannot normalize a batch of one."""
     batches = split.num_batches(settings.batch_size)
@@ -366,7 +367,7 @@ def steps_in_epoch(split: TensorSplit, settings: Any) -> int:
     return batches if limit is None else min(limit, batches)
 
 
-def optimizer_steps_in_epoch(split: TensorSplit, settings: Any) -> int:
+def optimizer_steps_in_epoch(split: TensorSplit, settings: TrainerConfig) -> int:
     """One per `accumulate_batches` batches, and one for a last, shorter group."""
     return math.ceil(steps_in_epoch(split, settings) / settings.accumulate_batches)
 
@@ -377,7 +378,7 @@ def predict_split(
     split: TensorSplit,
     prepare_batch: Callable[[torch.Tensor, bool], torch.Tensor],
     batch_size: int,
-    task: str,
+    task: Task,
     autocast: Callable[[], Any] = nullcontext,
 ) -> torch.Tensor:
     """Raw outputs for a whole split: logits, or predictions of shape (N,) for regression."""
@@ -387,15 +388,15 @@ def predict_split(
         with autocast():
             outputs.append(model(prepare_batch(inputs, False)).float())
     joined = torch.cat(outputs)
-    return joined if task == CLASSIFICATION else joined.squeeze(-1)
+    return joined if task == Task.classification else joined.squeeze(-1)
 
 
-def _class_weights(data: DataBundle, scheme: str | None) -> torch.Tensor | None:
+def _class_weights(data: DataBundle, scheme: ClassWeight | None) -> torch.Tensor | None:
     """ "balanced": n / (classes * count) per class, as scikit-learn's class_weight does."""
     if scheme is None:
         return None
-    if data.meta.task != CLASSIFICATION:
-        raise ConfigError(f"trainer.class_weight={scheme} needs a classification task")
+    if data.meta.task != Task.classification:
+        raise ConfigError(f"trainer.class_weight={scheme.value} needs a classification task")
     counts = torch.bincount(data.train.y, minlength=data.meta.num_classes).float()
     return counts.sum() / (len(counts) * counts.clamp(min=1))
 

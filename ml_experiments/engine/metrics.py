@@ -7,12 +7,12 @@ logits (or log-probabilities) of shape (N, num_classes).
 import torch
 import torch.nn.functional as F
 
-from ml_experiments.data.base import CLASSIFICATION
+from ml_experiments.config.schemas import Task
 
 
-def compute_metrics(task: str, outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
+def compute_metrics(task: Task, outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
     outputs, targets = outputs.float().cpu(), targets.cpu()
-    if task == CLASSIFICATION:
+    if task == Task.classification:
         return classification_metrics(outputs, targets)
     return regression_metrics(outputs, targets.float())
 

@@ -7,8 +7,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torch.optim.lr_scheduler import LinearLR, LRScheduler, ReduceLROnPlateau, SequentialLR
 
-from ml_experiments.building import plain_options
-from ml_experiments.engine.metric_names import direction
+from ml_experiments.config.build import plain_options
+from ml_experiments.config.metric_names import direction
 
 # Keys of the scheduler group that the engine reads; the rest go to the torch class.
 ENGINE_KEYS = ("interval", "warmup_epochs", "warmup_start_factor")

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ml_experiments.config.schemas import Task
 from ml_experiments.data import DataBundle, TensorSplit
-from ml_experiments.data.base import CLASSIFICATION
 from ml_experiments.data.text import TextSplit
 from ml_experiments.engine.metrics import compute_metrics
 
@@ -41,7 +41,7 @@ def features(data: DataBundle, split: TensorSplit | TextSplit) -> np.ndarray:
 def model_outputs(estimator, data: DataBundle, split: TensorSplit | TextSplit) -> torch.Tensor:
     """Predictions for regression; log-probabilities (the metrics' logits) for classification."""
     inputs = features(data, split)
-    if data.meta.task != CLASSIFICATION:
+    if data.meta.task != Task.classification:
         return torch.tensor(estimator.predict(inputs), dtype=torch.float32)
     return class_log_probabilities(estimator, inputs)
 

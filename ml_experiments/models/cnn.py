@@ -9,9 +9,12 @@ scaled that way.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
 
+from ml_experiments.config.schemas import Modality
 from ml_experiments.data import DatasetMeta
 from ml_experiments.errors import ConfigError
 from ml_experiments.models.transfer import FreezableModule, copy_backbone, set_trainable
@@ -30,7 +33,7 @@ class Normalize(nn.Module):
 
 
 def _image_shape(meta: DatasetMeta, model: str) -> tuple[int, int, int]:
-    if len(meta.input_shape) != 3 or meta.channel_mean is None:
+    if meta.modality != Modality.image:
         raise ConfigError(
             f"model={model} needs images (channels, height, width), but dataset "
             f"{meta.name} gives inputs of shape {meta.input_shape}. Use model=mlp or "
@@ -45,9 +48,10 @@ class TransferableCNN(FreezableModule):
     features: nn.Sequential
     weights: str | None
 
-    def load_pretrained(self) -> None:
-        """Start from the convolutional features of the run `model.weights` names."""
-        copy_backbone(self, self.weights, backbone="features")
+    def load_pretrained(self, source: str) -> None:
+        """Start from the convolutional features in the checkpoint file `source` (the
+        best.pt of the run `model.weights` names)."""
+        copy_backbone(self, Path(source), backbone="features")
 
 
 def _freeze(model: nn.Module, freeze: str) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ml_experiments.config.schemas import Modality
 from ml_experiments.data import DatasetMeta
 from ml_experiments.errors import ConfigError, DataError
 from ml_experiments.models.cnn import Normalize
@@ -54,7 +55,7 @@ class ResNet18Classifier(FreezableModule):
         super().__init__()
         import torchvision
 
-        if len(meta.input_shape) != 3 or meta.input_shape[0] != 3:
+        if meta.modality != Modality.image or meta.input_shape[0] != 3:
             raise ConfigError(
                 f"model=resnet18 takes colour images (3, height, width); dataset {meta.name} "
                 f"gives inputs of shape {meta.input_shape}."
@@ -93,9 +94,10 @@ class ResNet18Classifier(FreezableModule):
 
     # --- pretrained weights -------------------------------------------------------
 
-    def load_pretrained(self) -> None:
-        """Load `weights` into everything but the head (and the CIFAR stem's new conv)."""
-        state = _pretrained_state(self.weights)
+    def load_pretrained(self, source: str) -> None:
+        """Load `source` (torchvision weights by name, or a state-dict file) into everything
+        but the head (and the CIFAR stem's new conv)."""
+        state = _pretrained_state(source)
         skipped = ("fc.", "conv1.") if self.cifar_stem else ("fc.",)
         state = {key: value for key, value in state.items() if not key.startswith(skipped)}
         missing, unexpected = self.net.load_state_dict(state, strict=False)

@@ -37,27 +37,16 @@ class FreezableModule(nn.Module):
         return self
 
 
-def checkpoint_of(source: str) -> Path:
-    """A checkpoint file, or the best checkpoint of the MLflow run with that id."""
-    from ml_experiments import tracking
-
-    path = Path(source).expanduser()
-    if path.is_file():
-        return path
-    if tracking.run_id_of_checkpoint_target(source) is None:
-        raise ConfigError(
-            f"model.weights={source} is neither a checkpoint file nor an MLflow run id. "
-            "Pass the best.pt of a trained run, or its run id."
-        )
-    return tracking.checkpoint_dir_of_run(source) / "best.pt"
-
-
-def copy_backbone(model: nn.Module, source: str, backbone: str = "features") -> int:
-    """Copy the `backbone` submodule's weights from the checkpoint `source` names; return
-    how many tensors were copied. The shapes must match: same architecture, same widths."""
+def copy_backbone(model: nn.Module, path: Path, backbone: str = "features") -> int:
+    """Copy the `backbone` submodule's weights from the checkpoint file `path`; return how
+    many tensors were copied. The shapes must match: same architecture, same widths."""
     from ml_experiments.engine import checkpoint
 
-    path = checkpoint_of(source)
+    if not path.is_file():
+        raise ConfigError(
+            f"model.weights={path} is neither a checkpoint file nor an MLflow run id. "
+            "Pass the best.pt of a trained run, or its run id."
+        )
     saved = checkpoint.load(path)["model"]
     prefix = f"{backbone}."
     wanted = {key[len(prefix) :]: value for key, value in saved.items() if key.startswith(prefix)}
@@ -66,7 +55,7 @@ def copy_backbone(model: nn.Module, source: str, backbone: str = "features") -> 
     mismatched = [key for key in own if key not in wanted or wanted[key].shape != own[key].shape]
     if mismatched:
         raise ConfigError(
-            f"model.weights={source}: {path} was trained with another architecture "
+            f"model.weights={path} was trained with another architecture "
             f"({len(mismatched)} of {len(own)} {backbone} tensors differ, e.g. "
             f"{prefix}{mismatched[0]}). Use the same model options as that run."
         )

@@ -1,0 +1,65 @@
+"""Where things go: the project root, the outputs folder, the MLflow store and its artifacts.
+
+The one home of these rules. The YAML configs read them through resolvers
+(`${project_root:}`, `${default_outputs_dir:}`, `${default_tracking_uri:<outputs dir>}`), and
+the commands that take no Hydra config (`compare`, `ui`) call them directly.
+Imports neither torch nor mlflow: every command's start-up path goes through here.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUTPUTS_DIR = PROJECT_ROOT / "outputs"
+TRACKING_URI_VARIABLE = "MLFLOW_TRACKING_URI"
+SQLITE_PREFIX = "sqlite:///"
+
+
+def default_tracking_uri(outputs_dir: str | Path = DEFAULT_OUTPUTS_DIR) -> str:
+    """The store runs log to: MLFLOW_TRACKING_URI, else `<outputs_dir>/mlflow.db` (absolute,
+    so the store is the same whatever the working directory)."""
+    local = f"{SQLITE_PREFIX}{Path(outputs_dir).resolve()}/mlflow.db"
+    return os.environ.get(TRACKING_URI_VARIABLE, local)
+
+
+def is_tracking_server(tracking_uri: str) -> bool:
+    return tracking_uri.startswith(("http://", "https://", "databricks"))
+
+
+def sqlite_path(tracking_uri: str) -> Path | None:
+    """The database file of a SQLite store URI, or None for any other store.
+
+    `sqlite:///relative.db` is relative to the working directory, as MLflow reads it.
+    """
+    if not tracking_uri.startswith(SQLITE_PREFIX):
+        return None
+    return Path(tracking_uri.removeprefix(SQLITE_PREFIX)).resolve()
+
+
+def artifact_root_for(tracking_uri: str, outputs_dir: str | Path) -> str | None:
+    """Where a new experiment keeps its artifacts: never the cwd-relative ./mlruns.
+
+    A local SQLite store keeps them beside the database file; another database
+    (PostgreSQL, MySQL) under the outputs folder; a tracking server decides itself.
+    """
+    if is_tracking_server(tracking_uri):
+        return None
+    database = sqlite_path(tracking_uri)
+    if database is not None:
+        return (database.parent / "mlartifacts").as_uri()
+    return (Path(outputs_dir).resolve() / "mlartifacts").as_uri()
+
+
+def unwritable_reason(folder: Path) -> str | None:
+    """Why files cannot be written in `folder` (created if missing), or None when they can.
+    Asked before a run needs the folder, so it fails at once rather than after an epoch."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        return error.strerror or str(error)
+    return None

@@ -1,0 +1,139 @@
+"""Leaderboards: runs ranked by a metric, with only the params that differ between them.
+
+Takes the DataFrame `mlflow.search_runs` returns (columns `metrics.*`, `params.*`,
+`tags.*`), but never imports mlflow: `tracking` fetches the runs and logs the result.
+A run's validation metrics are ranked by their value at its best epoch (the
+`best/val/...` metrics: the weights that were kept and tested).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ml_experiments.config.metric_names import DIRECTIONS, direction
+from ml_experiments.errors import ConfigError
+
+# Params that differ between any two runs without being a choice of the user's.
+INCIDENTAL_PARAMS = ("paths.", "logger.", "trainer.checkpoint.dir", "trainer.resume")
+# Run tags that name a config group's choice (see tracking.run._tags).
+CHOICE_TAGS = ("experiment", "dataset", "model", "optimizer", "scheduler")
+LEADING_COLUMNS = ["run", "run_id", "status"]
+
+
+def leaderboard(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """The runs ranked by `metric` (best first, rank 1), with the params that differ."""
+    value = _metric_values(runs, metric)
+    board = pd.DataFrame(
+        {
+            "run": _without_shared_suffix(runs["tags.mlflow.runName"]),
+            "run_id": runs["run_id"],
+            "status": runs["status"],
+            metric: value,
+        }
+    )
+    if metric.startswith("val/") and f"metrics.test/{metric[4:]}" in runs:
+        board[f"test/{metric[4:]}"] = runs[f"metrics.test/{metric[4:]}"]
+    for name, column in varied_columns(runs).items():
+        board[name] = runs[column]
+    # A run still going has no end time (and then no time zone): let it count as unknown.
+    elapsed = pd.to_datetime(runs["end_time"], utc=True) - pd.to_datetime(
+        runs["start_time"], utc=True
+    )
+    board["minutes"] = (elapsed.dt.total_seconds() / 60).round(2)
+    board = board.sort_values(metric, ascending=better(metric) == "lower", na_position="last")
+    board.index = pd.RangeIndex(1, len(board) + 1, name="rank")
+    return board
+
+
+def _without_shared_suffix(names: pd.Series) -> pd.Series:
+    """`#3 optimizer.lr=0.1 (boston_linear: linear on boston)` -> `#3 optimizer.lr=0.1`
+    when every run of the board ends with the same `(...)`: a sweep's children do."""
+    suffixes = names.fillna("").str.extract(r"( \([^()]*\))$")[0]
+    if len(names) == 0 or suffixes.isna().any() or suffixes.nunique() != 1:
+        return names
+    return names.str.removesuffix(suffixes.iloc[0])
+
+
+def varied_columns(runs: pd.DataFrame) -> dict[str, str]:
+    """What differs between the runs, as leaderboard column -> search_runs column.
+
+    A group's choice (`optimizer`: sgd or adam) is one column; the keys that come with
+    one choice only (Adam's betas) are not. A key counts when the runs that have it
+    do not all agree on its value.
+    """
+    columns = {
+        group: f"tags.{group}"
+        for group in CHOICE_TAGS
+        if f"tags.{group}" in runs and runs[f"tags.{group}"].nunique(dropna=False) > 1
+    }
+    keys = [column.removeprefix("params.") for column in runs if column.startswith("params.")]
+    for key in sorted(keys):
+        if key.startswith(INCIDENTAL_PARAMS) or key.endswith("._target_"):
+            continue
+        if runs[f"params.{key}"].dropna().nunique() > 1:
+            columns[key] = f"params.{key}"
+    return columns
+
+
+def save(board: pd.DataFrame, metric: str, folder: Path) -> list[Path]:
+    """The leaderboard as CSV and Markdown in `folder`, with a figure of the metric
+    against each varied param; returns the files written."""
+    from ml_experiments.reporting import viz  # matplotlib: only when there is a figure to draw
+
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = [folder / "leaderboard.csv", folder / "leaderboard.md"]
+    board.to_csv(saved[0])
+    saved[1].write_text(markdown_table(board) + "\n")
+    params = [column for column in board if column not in LEADING_COLUMNS + [metric, "minutes"]]
+    params = [column for column in params if not column.startswith("test/")]
+    finished = board[np.isfinite(board[metric].astype(float))]
+    if params and len(finished):
+        figures = {"metric_vs_params": viz.metric_vs_params(finished, metric, params)}
+        if len(params) > 1:
+            figures["parallel_coordinates"] = viz.parallel_coordinates(finished, metric, params)
+        for name, figure in figures.items():
+            saved.append(folder / f"{name}.png")
+            figure.savefig(saved[-1], dpi=110, bbox_inches="tight")
+            viz.close(figure)
+    return saved
+
+
+def markdown_table(board: pd.DataFrame) -> str:
+    def cell(value) -> str:
+        if isinstance(value, float):
+            return "" if pd.isna(value) else f"{value:.4g}"
+        return str(value).replace("|", "\\|")
+
+    header = [board.index.name or "", *board.columns]
+    rows = [
+        [rank, *row] for rank, row in zip(board.index, board.itertuples(index=False), strict=True)
+    ]
+    lines = [header, ["---"] * len(header), *rows]
+    return "\n".join("| " + " | ".join(cell(value) for value in line) + " |" for line in lines)
+
+
+def _metric_values(runs: pd.DataFrame, metric: str) -> pd.Series:
+    best, last = f"metrics.best/{metric}", f"metrics.{metric}"
+    if best not in runs and last not in runs:
+        logged = sorted(
+            column.removeprefix("metrics.")
+            for column in runs
+            if column.startswith("metrics.") and not column.startswith("metrics.best/")
+        )
+        raise ConfigError(f"no run logged the metric {metric!r}. Pick one of: {', '.join(logged)}.")
+    if best not in runs:
+        return runs[last]
+    return runs[best].fillna(runs[last]) if last in runs else runs[best]
+
+
+def better(metric: str) -> str:
+    try:
+        return "lower" if direction(metric) == "min" else "higher"
+    except KeyError:
+        raise ConfigError(
+            f"cannot tell whether a higher or lower {metric!r} is better. "
+            f"Compare on a metric ending in one of: {', '.join(DIRECTIONS)}."
+        ) from None

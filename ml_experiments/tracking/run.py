@@ -1,0 +1,172 @@
+"""One MLflow run's lifecycle: open (or reopen) it, log what identifies it, and end it
+FINISHED, FAILED or KILLED whatever happens inside."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from ml_experiments import paths
+from ml_experiments.config.build import dotted_items
+from ml_experiments.errors import StopRequested
+from ml_experiments.tracking.logger import RunLogger
+from ml_experiments.tracking.stopping import stop_signals_end_the_run, store_write
+from ml_experiments.tracking.store import (
+    CHECKPOINT_DIR_TAG,
+    experiment_id_for,
+    git_commit,
+    prepare_store,
+    status_of,
+    without_credentials,
+)
+from ml_experiments.tracking.sweep_record import Sweep, child_run_name
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunContext:
+    """What Hydra knows about this job, for names and tags."""
+
+    output_dir: Path
+    overrides: list[str]
+    choices: dict[str, str]  # config group -> chosen option, e.g. {"model": "mlp"}
+    job_number: int | None  # the job's number in a multirun, None for a single run
+    sweep: Sweep | None = None  # the multirun's parent run, when one was opened
+
+
+def run_name(cfg: DictConfig, context: RunContext) -> str:
+    """`boston_linear: linear on boston`; in a sweep, the job's number and what it varies
+    first: `#3 optimizer.lr=0.01 (boston_linear: linear on boston)`."""
+    name = f"{cfg.name}: {context.choices.get('model')} on {context.choices.get('dataset')}"
+    if context.sweep is not None:
+        job = child_run_name(context.job_number, context.overrides, context.sweep.swept_keys)
+        return f"{job} ({name})"
+    return name if context.job_number is None else f"{name} #{context.job_number}"
+
+
+def loggable_config(cfg: DictConfig) -> dict:
+    """The resolved config as a plain dict, with credentials taken out of the store URI."""
+    plain = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    plain["logger"]["tracking_uri"] = without_credentials(plain["logger"]["tracking_uri"])
+    return plain
+
+
+def flat_params(cfg: DictConfig) -> dict[str, str]:
+    """The resolved config as `group.key` -> value, the way MLflow params want it."""
+    return {key: str(value) for key, value in dotted_items(loggable_config(cfg)).items()}
+
+
+@contextmanager
+def tracked_run(
+    cfg: DictConfig, context: RunContext, resume_run_id: str | None = None
+) -> Iterator[RunLogger]:
+    """Open (or reopen) the MLflow run; end it FINISHED, FAILED or KILLED."""
+    import mlflow
+
+    # A sweep's jobs log to the store its parent run is in, wherever they run.
+    prepare_store(context.sweep.tracking_uri if context.sweep else cfg.logger.tracking_uri)
+    if resume_run_id is None:
+        run = mlflow.start_run(
+            experiment_id=_experiment_id(cfg, context),
+            run_name=run_name(cfg, context),
+            tags=_tags(cfg, context),
+            parent_run_id=context.sweep.parent_run_id if context.sweep else None,
+        )
+        log_folder = "logs"
+        status_before = None
+    else:
+        status_before = status_of(resume_run_id)
+        run = mlflow.start_run(run_id=resume_run_id)
+        log_folder = f"logs/resumed_{context.output_dir.name}"  # keep the first part's log
+    log.info("MLflow run %s in %s", run.info.run_id, without_credentials(cfg.logger.tracking_uri))
+    run_logger = RunLogger(run.info.run_id)
+    # From here on the run exists: whatever happens, it must end with a status.
+    try:
+        with stop_signals_end_the_run():
+            with store_write():
+                if resume_run_id is None:
+                    mlflow.log_params(flat_params(cfg))
+                    _log_config_files(cfg, context)
+                else:
+                    mlflow.set_tag("resumed_in", str(context.output_dir))
+            yield run_logger
+    except BaseException as error:
+        stopped = isinstance(error, (KeyboardInterrupt, StopRequested))
+        reason = f"{type(error).__name__}: {error}"
+        trace = "" if stopped else traceback.format_exc()
+        if status_before is not None and not run_logger.logged_metrics:
+            # A resume that failed before training (wrong data, a checkpoint that does not
+            # fit) changed nothing: the run keeps its status and can still be resumed.
+            _end_run(context, log_folder, status_before, reason, reason_tag="failed_resume")
+        else:
+            _end_run(context, log_folder, "KILLED" if stopped else "FAILED", reason, trace)
+        raise
+    else:
+        _end_run(context, log_folder, "FINISHED")
+
+
+def _experiment_id(cfg: DictConfig, context: RunContext) -> str:
+    if context.sweep is not None:
+        return context.sweep.experiment_id  # all jobs of a sweep beside their parent
+    artifact_root = paths.artifact_root_for(cfg.logger.tracking_uri, cfg.paths.outputs_dir)
+    return experiment_id_for(cfg.logger.experiment_name, artifact_root)
+
+
+def _tags(cfg: DictConfig, context: RunContext) -> dict[str, str]:
+    return {
+        "git_commit": git_commit(),
+        "dataset": str(context.choices.get("dataset")),
+        "model": str(context.choices.get("model")),
+        "optimizer": str(context.choices.get("optimizer")),
+        "scheduler": str(context.choices.get("scheduler")),
+        "experiment": str(context.choices.get("experiment")),
+        "overrides": " ".join(context.overrides),
+        "output_dir": str(context.output_dir),
+        CHECKPOINT_DIR_TAG: str(cfg.trainer.checkpoint.dir),
+    }
+
+
+def _log_config_files(cfg: DictConfig, context: RunContext) -> None:
+    import mlflow
+
+    resolved = OmegaConf.to_yaml(OmegaConf.create(loggable_config(cfg)))
+    mlflow.log_text(resolved, "config/config_resolved.yaml")
+    hydra_dir = context.output_dir / ".hydra"
+    if hydra_dir.is_dir():
+        mlflow.log_artifacts(str(hydra_dir), "config/hydra")
+
+
+def _end_run(
+    context: RunContext,
+    log_folder: str,
+    status: str,
+    reason: str = "",
+    trace: str = "",
+    reason_tag: str = "end_reason",
+) -> None:
+    """Save the log (and the failure), then set the final status. Never masks the real error."""
+    import mlflow
+
+    try:
+        if reason:
+            mlflow.set_tag(reason_tag, reason[:5000])
+        if trace:
+            mlflow.log_text(trace, "error/traceback.txt")
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        for log_file in context.output_dir.glob("*.log"):
+            mlflow.log_artifact(str(log_file), log_folder)
+    except Exception:  # the store may be the thing that failed
+        log.exception("could not save the log and error artifacts of the run")
+    try:
+        mlflow.end_run(status=status)
+        log.info("MLflow run ended %s", status)
+    except Exception:  # never let a store failure hide the error that ended the run
+        log.exception("could not mark the MLflow run %s", status)

@@ -1,0 +1,201 @@
+"""The MLflow store: opening it, experiments, looking runs up, and finding a run's
+checkpoints. Everything that turns a run id into something on disk happens here."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from ml_experiments import paths
+from ml_experiments.errors import CheckpointError, ConfigError, UserError
+
+RUN_ID_PATTERN = re.compile(r"[0-9a-f]{32}")
+CHECKPOINT_DIR_TAG = "checkpoint_dir"  # where a run writes its checkpoints, tagged at its start
+# The kind tag opens the MLflow UI on its training-runs view rather than the GenAI one.
+EXPERIMENT_KIND_TAGS = {"mlflow.experimentKind": "custom_model_development"}
+
+
+def prepare_store(tracking_uri: str) -> None:
+    """Point MLflow at the store, creating the SQLite file's folder and tables if needed."""
+    import mlflow
+
+    database = paths.sqlite_path(tracking_uri)
+    if database is not None:
+        try:
+            database.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UserError(
+                f"cannot create the MLflow store folder {database.parent}: {error}. Set "
+                "paths.outputs_dir to a writable folder, or MLFLOW_TRACKING_URI to another store."
+            ) from error
+    mlflow.set_tracking_uri(tracking_uri)
+    if database is not None:
+        _create_sqlite_tables_locked(tracking_uri, database)
+
+
+def _create_sqlite_tables_locked(tracking_uri: str, database: Path) -> None:
+    """Create (or migrate) the SQLite store's tables under a file lock: two runs started
+    at once on a new store would otherwise both create them, and one would crash."""
+    import fcntl
+
+    import mlflow
+
+    with database.with_suffix(".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            mlflow.MlflowClient(tracking_uri).search_experiments(max_results=1)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def experiment_id_for(name: str, artifact_root: str | None) -> str:
+    """The id of the experiment `name`, created (with its artifact folder) when new."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is not None:
+        if experiment.lifecycle_stage == "deleted":
+            raise UserError(
+                f"the MLflow experiment {name!r} was deleted. Restore it with `mlflow experiments "
+                f"restore --experiment-id {experiment.experiment_id}`, purge it with `mlflow gc`, "
+                "or log under another name: name=<new name>."
+            )
+        return experiment.experiment_id
+    location = None if artifact_root is None else f"{artifact_root}/{safe_folder_name(name)}"
+    try:
+        return mlflow.create_experiment(name, artifact_location=location, tags=EXPERIMENT_KIND_TAGS)
+    except MlflowException:
+        # Another process created it between our lookup and our create.
+        return mlflow.get_experiment_by_name(name).experiment_id
+
+
+def safe_folder_name(name: str) -> str:
+    """A name from a config, made safe to be one folder: no separators, no `..`."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip(".") or "_"
+
+
+def without_credentials(uri: str) -> str:
+    """The URI with any user:password@ removed, fit to be logged."""
+    parts = urlsplit(uri)
+    if "@" not in parts.netloc:
+        return uri
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
+
+
+def git_commit() -> str:
+    """The project's commit, `-dirty` when tracked files changed; `unknown` outside git."""
+    try:
+        commit = _git("rev-parse", "HEAD")
+        dirty = _git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{commit}-dirty" if dirty else commit
+
+
+def _git(*arguments: str) -> str:
+    completed = subprocess.run(
+        ["git", *arguments], cwd=paths.PROJECT_ROOT, capture_output=True, text=True, check=True
+    )
+    return completed.stdout.strip()
+
+
+# --- runs -------------------------------------------------------------------------
+
+
+def get_run(run_id: str, fix: str):
+    """The run with this id in the current store; CheckpointError with `fix` if there is none."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return mlflow.get_run(run_id)
+    except MlflowException as error:
+        store = without_credentials(mlflow.get_tracking_uri())
+        raise CheckpointError(f"no MLflow run with id {run_id} in {store}. {fix}") from error
+
+
+def status_of(run_id: str) -> str:
+    """The status of the run a checkpoint belongs to, which must be in this store."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return mlflow.get_run(run_id).info.status
+    except MlflowException as error:
+        raise CheckpointError(
+            f"the checkpoint belongs to MLflow run {run_id}, which is not in "
+            f"{without_credentials(mlflow.get_tracking_uri())}. Resume against the store the "
+            "run logged to: set MLFLOW_TRACKING_URI or paths.outputs_dir as it ran."
+        ) from error
+
+
+def child_runs(parent_run_id: str, experiment_id: str):
+    """The runs nested under a sweep's parent run, as a `search_runs` DataFrame."""
+    import mlflow
+
+    return mlflow.search_runs(
+        experiment_ids=[experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}'",
+    )
+
+
+def parent_run(client, run_id: str, tracking_uri: str):
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_run(run_id)
+    except MlflowException as error:
+        raise ConfigError(
+            f"no MLflow run with id {run_id} in {without_credentials(tracking_uri)}. "
+            "Copy a sweep's parent run id from the MLflow UI or the sweep's log."
+        ) from error
+
+
+def experiment_named(client, name: str | None, tracking_uri: str):
+    names = sorted(experiment.name for experiment in client.search_experiments())
+    if not name:
+        raise ConfigError(
+            f"name what to compare: experiment=<name> or parent=<sweep run id>. "
+            f"Experiments in the store: {', '.join(names) or 'none'}."
+        )
+    experiment = client.get_experiment_by_name(name)
+    if experiment is None:
+        raise ConfigError(
+            f"no MLflow experiment named {name!r} in {without_credentials(tracking_uri)}. "
+            f"Experiments in the store: {', '.join(names) or 'none'}."
+        )
+    return experiment
+
+
+# --- checkpoints ------------------------------------------------------------------
+
+
+def is_run_id(reference: str) -> bool:
+    return RUN_ID_PATTERN.fullmatch(reference) is not None
+
+
+def checkpoint_file(reference: str, file_name: str, option: str, tracking_uri: str | None) -> Path:
+    """The checkpoint a config option names: a file path, or the run id of the run whose
+    `file_name` (last.pt, best.pt) to take. `option` names the key in messages. A run id
+    is looked up in `tracking_uri`, or in the store already open when that is None."""
+    path = Path(reference).expanduser()
+    if path.exists() or not is_run_id(reference):
+        return path
+    if tracking_uri is not None:
+        prepare_store(tracking_uri)
+    fix = f"Check the id in the MLflow UI, or pass {option}=<path to {file_name}>."
+    folder = get_run(reference, fix).data.tags.get(CHECKPOINT_DIR_TAG)
+    if folder is None:
+        raise CheckpointError(f"run {reference} recorded no checkpoint folder; {fix}")
+    return Path(folder) / file_name
+
+
+def pretrained_source(reference: str | None, tracking_uri: str | None) -> str | None:
+    """`model.weights` made concrete for a model: a run id becomes that run's best.pt;
+    anything else (a file, torchvision weights by name) is passed on as it is."""
+    if reference is None or not is_run_id(reference) or Path(reference).exists():
+        return reference
+    return str(checkpoint_file(reference, "best.pt", "model.weights", tracking_uri))

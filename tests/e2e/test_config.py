@@ -1,0 +1,56 @@
+"""Printing the config or the help runs nothing and imports neither torch nor MLflow."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from ml_experiments.config import register_configs
+from tests.helpers.running import PROJECT_ROOT
+
+register_configs()
+
+
+def test_cfg_job_prints_the_config_without_importing_torch_or_mlflow():
+    printed = subprocess.run(
+        [sys.executable, "-m", "ml_experiments.train", "--cfg", "job", "experiment=boston_linear"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "name: boston_linear" in printed and "_target_: torch.optim.SGD" in printed
+    imported = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, ml_experiments.train; "
+            "print(sorted(m for m in ('torch', 'mlflow', 'sklearn') if m in sys.modules))",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert imported == "[]"
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        # Hydra chooses the run's folder only when a run starts: the resolved print says so.
+        (["--cfg", "job", "--resolve"], "dir: <the run's output folder>/checkpoints"),
+        (["--help"], "experiment: boston_linear, cifar10_resnet18, "),
+    ],
+)
+def test_printing_the_config_or_help_runs_nothing(flags, expected):
+    printed = subprocess.run(
+        [sys.executable, "-m", "ml_experiments.train", *flags],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert printed.returncode == 0, printed.stderr[-2000:]
+    assert expected in printed.stdout

@@ -1,0 +1,113 @@
+"""Text pipelines through the entry point: TF-IDF and bag of words on the Kaggle format and
+LIAR, a vocabulary from the training split only, and the text data errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from ml_experiments.data.text import load_text_csv
+from tests.helpers.kaggle_format import kaggle_rows, write_kaggle_csv
+from tests.helpers.running import run_module
+
+
+def load_logged_model(store, run_id: str):
+    from ml_experiments.tracking.loading import from_run
+
+    return from_run(run_id, store.uri).model
+
+
+TFIDF = "experiment=fake_news_tfidf"
+
+
+def test_fake_news_tfidf_trains_and_its_saved_model_reads_raw_text(
+    train, store, shared_data, kaggle_file, tmp_path
+):
+    train(
+        "experiment=fake_news_tfidf",
+        f"dataset.path={kaggle_file}",
+        "name=fake_news_fixture",
+        "model.min_df=1",
+    )
+    run = store.only_run("fake_news_fixture")
+    assert run.info.status == "FINISHED"
+    assert run.data.params["data/duplicate_texts_dropped"] == "2"
+    assert run.data.params["data/rows_without_text_dropped"] == "2"
+    assert run.data.metrics["test/acc"] == 1.0  # the two classes use disjoint words
+    assert run.data.metrics["test/roc_auc"] == 1.0
+    reports = {item.path for item in store.client().list_artifacts(run.info.run_id, "reports")}
+    assert reports == {
+        "reports/classification_report.json",
+        "reports/classification_report.txt",
+        "reports/confidently_wrong.csv",
+    }
+    model = load_logged_model(store, run.info.run_id)
+    predicted = model.predict(
+        ["<p>SHOCKING secret EXPOSED: https://example.com</p>", "Senate committee budget vote"]
+    )
+    assert predicted.tolist() == [1, 0]  # unreliable, reliable
+    # The vocabulary is the training split's: the cleaner lowercased it and dropped markup.
+    vocabulary = model.named_steps["words"].vocabulary_
+    assert "shocking" in vocabulary and "<p>" not in vocabulary
+    printed = run_module(
+        "predict", [f"run_id={run.info.run_id}", "text=Senate committee budget vote"],
+        store, shared_data, tmp_path,
+    ).output  # fmt: skip
+    assert "Senate committee budget vote  reliable" in printed
+
+
+def test_the_vocabulary_comes_from_the_training_split_only(train, store, tmp_path):
+    rows = kaggle_rows()[:120]
+    for row in rows:
+        row["text"] += f" token{row['id']}"  # one word unique to each article
+    path = tmp_path / "unique.csv"
+    write_kaggle_csv(path, rows)
+    train(
+        "experiment=fake_news_tfidf",
+        f"dataset.path={path}",
+        "name=vocabulary_check",
+        "model.min_df=1",
+        "logger.log_figures=false",
+    )
+    import mlflow.sklearn
+
+    run = store.only_run("vocabulary_check")
+    vocabulary = (
+        mlflow.sklearn.load_model(f"runs:/{run.info.run_id}/model").named_steps["words"].vocabulary_
+    )
+    data = load_text_csv(
+        "x", str(path), ["title", "author", "text"], "label", ["0", "1"], None, ",", True,
+        0.15, 0.15, seed=42,
+    )  # fmt: skip
+
+    def unique_words(split) -> set[str]:
+        return {word for text in split.texts for word in text.split() if "token" in word}
+
+    assert unique_words(data.train) <= set(vocabulary)
+    assert not (unique_words(data.val) | unique_words(data.test)) & set(vocabulary)
+
+
+def test_bag_of_words_on_liar_through_the_entry_point(train, store):
+    train("experiment=liar_tfidf", "model=bow_logreg", "name=liar_bow", "logger.log_model=false")
+    run = store.only_run("liar_bow")
+    assert run.data.params["model.vectorizer"] == "count"
+    assert run.data.params["data/train_rows_read"] == "10269"
+    assert 0.2 < run.data.metrics["test/acc"] < 0.35  # six classes; the majority is 20.8%
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ([TFIDF, "dataset.label_column=verdict"], "has no column 'verdict'"),
+        ([TFIDF, "dataset.labels=[0,2]"], "has labels ['1'] that dataset.labels ['0', '2']"),
+        ([TFIDF, "dataset.label_column=author"], "no usable rows left"),
+        (["dataset=fake_news", "model=mlp"], "model=mlp takes numbers, and dataset=fake_news is"),
+    ],
+)
+def test_text_data_errors_name_the_problem(train, tmp_path, overrides, message):
+    rows = [dict(row, author="") for row in kaggle_rows()]  # as labels: none usable
+    path = tmp_path / "train.csv"
+    write_kaggle_csv(path, rows)
+    result = train(*overrides, f"dataset.path={path}", expect_success=False)
+    assert result.returncode == 1
+    assert message in result.output
+    assert "Traceback" not in result.output

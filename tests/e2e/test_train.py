@@ -1,0 +1,215 @@
+"""End to end through `python -m ml_experiments.train` into a temporary SQLite store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from ml_experiments.engine import checkpoint
+
+
+def artifact_paths(store, run_id: str, folder: str | None = None) -> list[str]:
+    return [item.path for item in store.client().list_artifacts(run_id, folder)]
+
+
+def test_default_run_trains_evaluates_and_logs_everything(train, store, tmp_path):
+    result = train("name=e2e_default", "trainer.max_epochs=6")
+    assert "epochs:" not in result.output  # no progress bar when output is not a terminal
+    run = store.only_run("e2e_default")
+    assert run.info.status == "FINISHED"
+    assert run.info.run_name == "e2e_default: mlp on digits"
+    params = run.data.params
+    assert params["model.hidden_sizes"] == "[128, 64]"
+    assert params["trainer.max_epochs"] == "6"
+    assert params["data/task"] == "classification" and params["data/num_classes"] == "10"
+    assert run.data.tags["dataset"] == "digits" and run.data.tags["model"] == "mlp"
+    assert "trainer.max_epochs=6" in run.data.tags["overrides"]
+    assert run.data.tags["git_commit"]
+
+    history = store.client().get_metric_history(run.info.run_id, "val/acc")
+    assert [point.step for point in history] == [1, 2, 3, 4, 5, 6]
+    assert run.data.metrics["test/acc"] > 0.85  # digits: an MLP gets ~97% in 20 epochs
+
+    assert set(artifact_paths(store, run.info.run_id)) >= {
+        "config",
+        "figures",
+        "logs",
+        "checkpoints",
+    }
+    figures = artifact_paths(store, run.info.run_id, "figures")
+    assert figures == [
+        "figures/confusion_matrix.png",
+        "figures/learning_curves.png",
+        "figures/per_class_accuracy.png",
+    ]
+    assert "config/config_resolved.yaml" in artifact_paths(store, run.info.run_id, "config")
+    assert "config/hydra/overrides.yaml" in artifact_paths(store, run.info.run_id, "config/hydra")
+    assert artifact_paths(store, run.info.run_id, "logs") == ["logs/train.log"]
+    report = store.client().download_artifacts(
+        run.info.run_id, "reports/classification_report.json", str(tmp_path)
+    )
+    per_class = json.loads(Path(report).read_text())
+    supports = [per_class[str(digit)]["support"] for digit in range(10)]
+    assert sum(supports) == int(params["data/test_rows"]) and min(supports) > 20  # stratified
+    assert per_class["accuracy"] == pytest.approx(run.data.metrics["test/acc"])
+
+    import mlflow
+
+    mlflow.set_tracking_uri(store.uri)
+    model = mlflow.pytorch.load_model(f"runs:/{run.info.run_id}/model")
+    assert model(torch.zeros(2, 64)).shape == (2, 10)
+
+
+def test_boston_linear_logs_regression_metrics_and_figures(train, store):
+    train("experiment=boston_linear", "name=e2e_boston")
+    run = store.only_run("e2e_boston")
+    assert run.info.status == "FINISHED"
+    assert run.info.run_name == "e2e_boston: linear on boston"
+    params = run.data.params
+    assert params["dataset.name"] == "boston" and params["optimizer.lr"] == "0.05"
+    assert params["data/task"] == "regression" and params["data/input_shape"] == "[13]"
+    assert run.data.tags["dataset"] == "boston" and run.data.tags["model"] == "linear"
+    for key in ("test/rmse", "test/mae", "test/r2", "val/rmse"):
+        assert key in run.data.metrics
+    assert 0.5 < run.data.metrics["test/r2"] < 1.0
+    # Early stopping: one point per epoch, up to the best epoch and its patience.
+    history = store.client().get_metric_history(run.info.run_id, "val/rmse")
+    best_epoch = int(run.data.metrics["best_epoch"])
+    epochs = [point.step for point in history]
+    assert epochs == list(range(1, len(epochs) + 1))
+    assert best_epoch < len(epochs) <= min(best_epoch + 50, 500)
+    assert run.data.metrics["best/val/rmse"] == pytest.approx(history[best_epoch - 1].value)
+    assert artifact_paths(store, run.info.run_id, "figures") == [
+        "figures/learning_curves.png",
+        "figures/predicted_vs_actual.png",
+        "figures/residuals.png",
+    ]
+    assert artifact_paths(store, run.info.run_id, "checkpoints") == ["checkpoints/best.pt"]
+
+    import mlflow
+
+    mlflow.set_tracking_uri(store.uri)
+    model = mlflow.pytorch.load_model(f"runs:/{run.info.run_id}/model")
+    assert model(torch.zeros(3, 13)).shape == (3, 1)
+
+
+@pytest.mark.slow
+def test_gradient_descent_matches_closed_form_least_squares_on_real_boston(train, store):
+    """Stage 1's point: the hand-written loop finds the least-squares solution."""
+    train("experiment=boston_linear", "name=e2e_parity")
+    train("experiment=boston_linear", "name=e2e_parity", "model=sklearn_linear")
+    by_model = {run.data.tags["model"]: run.data.metrics for run in store.runs("e2e_parity")}
+    descent, closed_form = by_model["linear"]["test/rmse"], by_model["sklearn_linear"]["test/rmse"]
+    assert abs(descent - closed_form) / closed_form < 0.01, (descent, closed_form)
+
+
+def test_sklearn_path_logs_the_same_metrics_and_a_model(train, store):
+    train("model=sklearn_linear", "name=e2e_sklearn")
+    run = store.only_run("e2e_sklearn")
+    assert run.info.status == "FINISHED"
+    assert run.data.metrics["test/acc"] > 0.9
+    assert {"val/loss", "val/acc", "val/f1_macro", "test/f1_macro"} <= set(run.data.metrics)
+
+    import mlflow
+
+    mlflow.set_tracking_uri(store.uri)
+    estimator = mlflow.sklearn.load_model(f"runs:/{run.info.run_id}/model")
+    assert estimator.predict(torch.zeros(1, 64).numpy()).shape == (1,)
+
+
+def test_same_seed_gives_identical_metrics(train, store):
+    for _ in range(2):
+        train("name=e2e_repro", "debug=fast", "trainer.limit_train_batches=null", "seed=7")
+    first, second = (run.data.metrics for run in store.runs("e2e_repro"))
+    for key in ("val/loss", "val/acc", "test/loss", "test/acc", "train/loss"):
+        assert first[key] == second[key], key
+
+
+def test_different_seeds_give_different_splits_and_weights(train, store):
+    for seed in (1, 2):
+        train("name=e2e_seeds", "debug=fast", f"seed={seed}")
+    first, second = (run.data.metrics for run in store.runs("e2e_seeds"))
+    assert first["test/loss"] != second["test/loss"]
+
+
+def test_checkpoints_are_plain_and_load_with_weights_only(train, store, tmp_path):
+    result = train("name=e2e_ckpt", "debug=fast", "trainer.progress_bar=true")
+    assert "epochs: 100%" in result.output
+    run = store.only_run("e2e_ckpt")
+    folder = run.data.tags["checkpoint_dir"]
+    state = torch.load(f"{folder}/{checkpoint.LAST}", weights_only=True)
+    assert state["epoch"] == 2 and state["run_id"] == run.info.run_id
+    assert state["config"]["name"] == "e2e_ckpt"
+    assert not list(tmp_path.rglob("*.tmp")), "a temporary checkpoint file was left behind"
+
+
+def test_accuracy_monitor_keeps_the_most_accurate_epoch(train, store):
+    train(
+        "name=e2e_monitor",
+        "trainer.monitor=val/acc",
+        "trainer.max_epochs=5",
+        "logger.log_model=false",
+        "optimizer.lr=0.01",
+    )
+    run = store.only_run("e2e_monitor")
+    history = store.client().get_metric_history(run.info.run_id, "val/acc")
+    best = max(history, key=lambda point: (point.value, -point.step))
+    assert run.data.metrics["best_epoch"] == best.step
+
+
+def test_batch_norm_survives_a_last_batch_of_one(train, store):
+    # 1,257 training rows in batches of 8 leave one row for the last batch.
+    train(
+        "name=e2e_lone",
+        "model.batch_norm=true",
+        "trainer.batch_size=8",
+        "trainer.max_epochs=1",
+        "logger.log_model=false",
+    )
+    assert store.only_run("e2e_lone").info.status == "FINISHED"
+
+
+@pytest.mark.parametrize("scheduler", ["cosine", "onecycle", "step"])
+def test_schedulers_change_the_logged_learning_rate(train, store, scheduler):
+    name = f"e2e_sched_{scheduler}"
+    extra = ["scheduler.step_size=1"] if scheduler == "step" else []
+    train(
+        f"name={name}",
+        f"scheduler={scheduler}",
+        "trainer.max_epochs=3",
+        *extra,
+        "logger.log_model=false",
+    )
+    run = store.only_run(name)
+    rates = [
+        point.value for point in store.client().get_metric_history(run.info.run_id, "train/lr")
+    ]
+    assert len(rates) == 3 and len(set(rates)) == 3, rates
+
+
+def test_runs_started_together_on_a_new_store_both_finish(shared_data, tmp_path):
+    """Two runs that create the same new SQLite store at once: one creates its tables, the
+    other waits for it instead of crashing on "table already exists"."""
+    import subprocess
+
+    from tests.helpers.running import Store, start_training
+
+    store = Store(f"sqlite:///{tmp_path}/new.db", tmp_path)
+    runs = [
+        start_training(
+            ["debug=fast", "name=together"],
+            store,
+            shared_data,
+            tmp_path / str(index),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )  # fmt: skip
+        for index in range(2)
+    ]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
+    assert [r.info.status for r in store.runs("together")] == ["FINISHED", "FINISHED"]

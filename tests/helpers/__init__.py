@@ -1,0 +1,1 @@
+"""Helpers the tests share: running the real commands, and data files in real formats."""

@@ -1,0 +1,67 @@
+"""Small files in real formats, written by the tests: CIFAR-10's pickled batches, a tiny
+Hugging Face BERT folder, a ResNet18 state dict."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tests.helpers.kaggle_format import RELIABLE_WORDS, UNRELIABLE_WORDS
+
+CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer",
+                 "dog", "frog", "horse", "ship", "truck"]  # fmt: skip
+IMAGES_PER_BATCH = 20
+BERT_SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def cifar_batch(count: int, seed: int) -> dict:
+    """A batch as CIFAR-10's python files hold it: rows of 3072 uint8 (R, G, B planes)."""
+    rng = np.random.default_rng(seed)
+    labels = [int(label) for label in rng.integers(0, 10, count)]
+    colours = np.array([[label * 25, 255 - label * 25, (label * 70) % 256] for label in labels])
+    planes = colours[:, :, None] + rng.integers(-10, 10, (count, 3, 1024))
+    data = np.clip(planes, 0, 255).astype(np.uint8).reshape(count, 3072)
+    return {"batch_label": f"batch {seed}", "labels": labels, "data": data,
+            "filenames": [f"image_{seed}_{i}.png" for i in range(count)]}  # fmt: skip
+
+
+def write_cifar(root: Path) -> Path:
+    """`root/cifar-10-batches-py/`: five training batches, the test batch and the meta file."""
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir()
+    names = [f"data_batch_{number}" for number in range(1, 6)] + ["test_batch"]
+    for seed, name in enumerate(names):
+        with (folder / name).open("wb") as file:
+            pickle.dump(cifar_batch(IMAGES_PER_BATCH, seed), file)
+    with (folder / "batches.meta").open("wb") as file:
+        pickle.dump({"label_names": CIFAR_CLASSES, "num_vis": 3072}, file)
+    return root
+
+
+def write_tiny_bert(folder: Path) -> Path:
+    """A 2-layer BERT with random weights and a word-level vocabulary, saved as a hub model
+    folder is: config.json, model.safetensors and the tokenizer files."""
+    import transformers
+
+    words = sorted(set(f"{RELIABLE_WORDS} {UNRELIABLE_WORDS} story news article".split()))
+    vocabulary = {token: index for index, token in enumerate(BERT_SPECIAL_TOKENS + words)}
+    transformers.BertTokenizer(vocab=vocabulary).save_pretrained(folder)
+    config = transformers.BertConfig(
+        vocab_size=len(vocabulary), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=128,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    transformers.BertModel(config).save_pretrained(folder)
+    return folder
+
+
+def write_resnet18_state_dict(path: Path) -> Path:
+    """A local ResNet18 state dict, as a machine without internet would be given."""
+    import torchvision
+
+    torch.manual_seed(1)
+    torch.save(torchvision.models.resnet18(num_classes=1000).state_dict(), path)
+    return path

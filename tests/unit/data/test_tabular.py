@@ -1,0 +1,144 @@
+"""Tabular loaders on small CSV files written by the tests, the bundled digits and the real
+Boston file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from ml_experiments.data.tabular import load_boston, load_csv, load_digits
+from ml_experiments.errors import DataError
+
+SPLITS = {"val_fraction": 0.2, "test_fraction": 0.2}
+
+
+def write_houses(path, rows: int = 50) -> None:
+    """A messy table: a gap in a numeric column, a text column with a gap, an unlabelled row."""
+    generator = np.random.default_rng(0)
+    lines = ["rooms,area,district,price"]
+    for index in range(rows):
+        rooms = "" if index == 3 else str(int(generator.integers(1, 6)))
+        district = "" if index == 5 else ["north", "south", "east"][index % 3]
+        price = "" if index == 7 else f"{100 + 20 * index:.1f}"
+        lines.append(f"{rooms},{generator.uniform(40, 200):.1f},{district},{price}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def load_houses(path, **overrides):
+    options = dict(
+        name="houses",
+        path=str(path),
+        target="price",
+        task="regression",
+        drop_columns=[],
+        numeric_imputer="median",
+        separator=",",
+        seed=0,
+        **SPLITS,
+    )
+    return load_csv(**(options | overrides))
+
+
+def test_csv_imputes_encodes_and_counts(tmp_path):
+    table = tmp_path / "houses.csv"
+    write_houses(table)
+    data = load_houses(table)
+    assert data.summary["rows_without_target_dropped"] == 1
+    assert data.summary["missing_values_imputed"] == 2
+    assert data.summary["rows_used"] == 49
+    assert len(data.train) + len(data.val) + len(data.test) == 49
+    names = data.meta.feature_names
+    assert names[:2] == ["rooms", "area"]
+    assert {"district_north", "district_south", "district_east", "district_<missing>"} <= set(names)
+    assert not torch.isnan(data.train.x).any()
+
+
+def test_standardization_is_fitted_on_the_training_split_only(tmp_path):
+    table = tmp_path / "houses.csv"
+    write_houses(table, rows=200)
+    data = load_houses(table)
+    area = data.meta.feature_names.index("area")
+    assert data.train.x[:, area].mean().item() == pytest.approx(0.0, abs=1e-5)
+    assert data.train.x[:, area].std(unbiased=False).item() == pytest.approx(1.0, abs=1e-4)
+    assert data.val.x[:, area].mean().item() != pytest.approx(0.0, abs=1e-5)
+
+
+def test_drop_imputer_drops_incomplete_rows(tmp_path):
+    table = tmp_path / "houses.csv"
+    write_houses(table)
+    data = load_houses(table, numeric_imputer="drop")
+    assert data.summary["rows_with_missing_values_dropped"] == 2
+    assert data.summary["rows_used"] == 47
+
+
+def test_classification_target_becomes_sorted_class_indices(tmp_path):
+    table = tmp_path / "houses.csv"
+    write_houses(table, rows=60)
+    data = load_houses(table, target="district", task="classification")
+    assert data.meta.class_names == ["east", "north", "south"]
+    assert data.train.y.dtype == torch.long
+    assert set(data.train.y.tolist()) == {0, 1, 2}
+
+
+def test_dropped_columns_must_exist(tmp_path):
+    table = tmp_path / "houses.csv"
+    write_houses(table)
+    assert "area" not in load_houses(table, drop_columns=["area"]).meta.feature_names
+    with pytest.raises(DataError, match=r"dataset.drop_columns names \['B'\]"):
+        load_houses(table, drop_columns=["B"])
+
+
+def test_missing_file_and_single_class_are_clear_errors(tmp_path):
+    with pytest.raises(DataError, match="data file not found"):
+        load_houses(tmp_path / "nope.csv")
+    table = tmp_path / "one_class.csv"
+    table.write_text("x,label\n" + "1,a\n" * 12)
+    with pytest.raises(DataError, match="has a single class"):
+        load_houses(table, target="label", task="classification")
+    table.write_text("x,label\n" + "1,a\n2,b\n" * 6 + "3,c\n")
+    with pytest.raises(DataError, match=r"fewer than 3 rows .* \{'c': 1\}"):
+        load_houses(table, target="label", task="classification")
+    table.write_text("x,y\n1,2\n")
+    with pytest.raises(DataError, match="at least 10 are needed"):
+        load_houses(table, target="y")
+
+
+def test_boston_without_file_or_download_says_where_it_looked(tmp_path):
+    path = tmp_path / "boston" / "boston.csv"
+    with pytest.raises(DataError, match=f"not found at {path}"):
+        load_boston(
+            name="boston",
+            path=str(path),
+            target="MEDV",
+            task="regression",
+            drop_columns=[],
+            numeric_imputer="median",
+            separator=",",
+            download=False,
+            seed=0,
+            **SPLITS,
+        )
+
+
+def test_real_boston_has_506_rows_and_13_features(shared_data):
+    data = load_boston(
+        name="boston",
+        path=str(shared_data / "boston" / "boston.csv"),
+        target="MEDV",
+        task="regression",
+        drop_columns=["B"],
+        numeric_imputer="median",
+        separator=",",
+        download=False,
+        seed=0,
+        **SPLITS,
+    )
+    assert data.summary["rows_used"] == 506
+    assert data.meta.input_shape == (12,) and "B" not in data.meta.feature_names
+
+
+def test_digits_is_bundled_and_scaled():
+    data = load_digits(name="digits", seed=0, **SPLITS)
+    assert data.meta.input_shape == (64,) and data.meta.num_classes == 10
+    assert 0.0 <= data.train.x.min() and data.train.x.max() <= 1.0

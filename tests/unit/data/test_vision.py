@@ -1,0 +1,48 @@
+"""MNIST from the real files, and the error when image files are missing."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ml_experiments.data.vision import load_torchvision_images
+from ml_experiments.errors import DataError
+
+
+def test_real_mnist_loads_with_a_seeded_validation_split(shared_data):
+    options = dict(
+        name="mnist",
+        source="mnist",
+        root=str(shared_data),
+        download=False,
+        val_size=5000,
+        train_subset=None,
+        test_subset=None,
+        resize=None,
+        augment={},
+    )
+    data = load_torchvision_images(**options, seed=0)
+    assert (len(data.train), len(data.val), len(data.test)) == (55000, 5000, 10000)
+    assert data.train.x.dtype == torch.uint8 and data.meta.input_shape == (1, 28, 28)
+    assert data.meta.class_names[:3] == ["0", "1", "2"]
+    assert 0.12 < data.meta.channel_mean[0] < 0.14  # MNIST's well-known mean, 0.1307
+    again = load_torchvision_images(**options, seed=0)
+    assert torch.equal(data.val.y, again.val.y)
+    other = load_torchvision_images(**options, seed=1)
+    assert not torch.equal(data.val.y, other.val.y)
+
+
+def test_missing_image_files_say_where_they_were_expected(tmp_path):
+    with pytest.raises(DataError, match=f"FashionMNIST not found in {tmp_path}/FashionMNIST/raw"):
+        load_torchvision_images(
+            name="f",
+            source="fashion_mnist",
+            root=str(tmp_path),
+            download=False,
+            val_size=10,
+            train_subset=None,
+            test_subset=None,
+            resize=None,
+            augment={},
+            seed=0,
+        )

@@ -1,0 +1,32 @@
+"""The store's helpers that need no MLflow run: credentials never logged, names made safe
+as folders, and checkpoint references that are already files."""
+
+from __future__ import annotations
+
+from ml_experiments.tracking import store
+
+
+def test_store_credentials_are_not_logged():
+    assert store.without_credentials("postgresql://me:secret@db:5432/mlflow") == (
+        "postgresql://***@db:5432/mlflow"
+    )
+    assert store.without_credentials("sqlite:////tmp/m.db") == "sqlite:////tmp/m.db"
+
+
+def test_a_name_from_a_config_becomes_one_safe_folder():
+    assert store.safe_folder_name("boston_linear") == "boston_linear"
+    assert store.safe_folder_name("../../etc/passwd") == "_.._etc_passwd"
+    assert "/" not in store.safe_folder_name("a/b") and store.safe_folder_name("..") == "_"
+
+
+def test_a_checkpoint_reference_that_is_no_run_id_stays_a_path(tmp_path):
+    """Only a 32-hex run id is looked up in a store; paths and weight names pass through."""
+    saved = tmp_path / "last.pt"
+    saved.write_bytes(b"")
+    assert store.checkpoint_file(str(saved), "last.pt", "trainer.resume", None) == saved
+    missing = tmp_path / "missing.pt"
+    assert store.checkpoint_file(str(missing), "last.pt", "trainer.resume", None) == missing
+    assert store.pretrained_source("IMAGENET1K_V1", None) == "IMAGENET1K_V1"
+    assert store.pretrained_source(None, None) is None
+    assert store.is_run_id("0123456789abcdef0123456789abcdef")
+    assert not store.is_run_id("0123456789abcdef")
