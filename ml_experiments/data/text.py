@@ -88,13 +88,7 @@ def load_liar(name: str, root: str, fields: list[str], binary: bool, *, seed: in
             labels = (labels >= 3).astype(np.int64)
         splits[split] = TextSplit(_joined(frame, fields), torch.tensor(labels, dtype=torch.long))
         summary[f"{split}_rows_read"] = len(frame)
-    meta = DatasetMeta(
-        name=name,
-        task=Task.classification,
-        input_shape=(),
-        class_names=class_names,
-        modality=Modality.text,
-    )
+    meta = _text_meta(name, class_names)
     return DataBundle(splits["train"], splits["val"], splits["test"], meta, summary=summary)
 
 
@@ -152,13 +146,7 @@ def load_imdb(
         np.arange(len(labels)), test_size=val_fraction, random_state=seed, stratify=labels
     )
     train, val = np.sort(train), np.sort(val)
-    meta = DatasetMeta(
-        name=name,
-        task=Task.classification,
-        input_shape=(),
-        class_names=IMDB_LABELS,
-        modality=Modality.text,
-    )
+    meta = _text_meta(name, IMDB_LABELS)
     return DataBundle(
         _text_split(texts[train], labels[train]),
         _text_split(texts[val], labels[val]),
@@ -264,13 +252,7 @@ def load_text_csv(
         )
     targets = np.array([classes.index(label) for label in label_text], dtype=np.int64)
     train, val, test = split_indices(len(targets), val_fraction, test_fraction, seed, targets)
-    meta = DatasetMeta(
-        name=name,
-        task=Task.classification,
-        input_shape=(),
-        modality=Modality.text,
-        class_names=list(label_names) if label_names else classes,
-    )
+    meta = _text_meta(name, list(label_names) if label_names else classes)
     log.info("%s: %s", name, ", ".join(f"{key}={value}" for key, value in summary.items()))
     return DataBundle(
         _text_split(texts[train], targets[train]),
@@ -316,6 +298,17 @@ def _joined(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     parts = frame[columns].astype("string").fillna("")
     joined = parts.apply(lambda row: "\n".join(value for value in row if value.strip()), axis=1)
     return joined.to_numpy(dtype=object)
+
+
+def _text_meta(name: str, class_names: list[str]) -> DatasetMeta:
+    """Raw texts are one value each: no input shape until a tokenizer makes them ids."""
+    return DatasetMeta(
+        name=name,
+        task=Task.classification,
+        input_shape=(),
+        class_names=class_names,
+        modality=Modality.text,
+    )
 
 
 def _text_split(texts: np.ndarray, labels: np.ndarray) -> TextSplit:

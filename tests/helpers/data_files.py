@@ -9,6 +9,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ml_experiments.config.schemas import Modality, Task
+from ml_experiments.data import DataBundle, DatasetMeta
+from ml_experiments.data.text import TextSplit
 from tests.helpers.kaggle_format import RELIABLE_WORDS, UNRELIABLE_WORDS
 
 CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer",
@@ -65,3 +68,13 @@ def write_resnet18_state_dict(path: Path) -> Path:
     torch.manual_seed(1)
     torch.save(torchvision.models.resnet18(num_classes=1000).state_dict(), path)
     return path
+
+
+def text_bundle(train: list[str], val: list[str], test: list[str]) -> DataBundle:
+    """A two-class bundle of raw texts, labelled 0, 1, 0, ... in each split."""
+
+    def split(texts):
+        return TextSplit(np.array(texts, dtype=object), torch.arange(len(texts)) % 2)
+
+    meta = DatasetMeta("toy", Task.classification, (), ["a", "b"], modality=Modality.text)
+    return DataBundle(split(train), split(val), split(test), meta)

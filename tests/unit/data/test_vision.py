@@ -8,19 +8,12 @@ import torch
 from ml_experiments.data.vision import load_torchvision_images
 from ml_experiments.errors import DataError
 
+# The options of load_torchvision_images that these tests leave at their defaults.
+DEFAULTS = dict(download=False, train_subset=None, test_subset=None, resize=None, augment={})
+
 
 def test_real_mnist_loads_with_a_seeded_validation_split(shared_data):
-    options = dict(
-        name="mnist",
-        source="mnist",
-        root=str(shared_data),
-        download=False,
-        val_size=5000,
-        train_subset=None,
-        test_subset=None,
-        resize=None,
-        augment={},
-    )
+    options = dict(name="mnist", source="mnist", root=str(shared_data), val_size=5000, **DEFAULTS)
     data = load_torchvision_images(**options, seed=0)
     assert (len(data.train), len(data.val), len(data.test)) == (55000, 5000, 10000)
     assert data.train.x.dtype == torch.uint8 and data.meta.input_shape == (1, 28, 28)
@@ -35,14 +28,5 @@ def test_real_mnist_loads_with_a_seeded_validation_split(shared_data):
 def test_missing_image_files_say_where_they_were_expected(tmp_path):
     with pytest.raises(DataError, match=f"FashionMNIST not found in {tmp_path}/FashionMNIST/raw"):
         load_torchvision_images(
-            name="f",
-            source="fashion_mnist",
-            root=str(tmp_path),
-            download=False,
-            val_size=10,
-            train_subset=None,
-            test_subset=None,
-            resize=None,
-            augment={},
-            seed=0,
+            name="f", source="fashion_mnist", root=str(tmp_path), val_size=10, seed=0, **DEFAULTS
         )

@@ -3,22 +3,10 @@ options and its saved state."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-import torch
 
-from ml_experiments.config.schemas import Modality, Task
-from ml_experiments.data import DataBundle, DatasetMeta
-from ml_experiments.data.text import TextSplit
 from ml_experiments.data.vocabulary import PAD_ID, UNKNOWN_ID, Vocabulary, tokenize_bundle
-
-
-def text_bundle(train: list[str], val: list[str], test: list[str]) -> DataBundle:
-    def split(texts):
-        return TextSplit(np.array(texts, dtype=object), torch.arange(len(texts)) % 2)
-
-    meta = DatasetMeta("toy", Task.classification, (), ["a", "b"], modality=Modality.text)
-    return DataBundle(split(train), split(val), split(test), meta)
+from tests.helpers.data_files import text_bundle
 
 
 def test_the_vocabulary_is_fitted_on_the_training_texts_only():

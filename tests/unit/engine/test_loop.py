@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from ml_experiments.config.schemas import ClassWeight, Modality, Task
 from ml_experiments.data import DataBundle, DatasetMeta
-from ml_experiments.data.text import TextSplit
+from tests.helpers.data_files import text_bundle
 
 
 def make_trainer(batch_size: int, accumulate: int, examples: int = 8):
@@ -15,7 +14,7 @@ def make_trainer(batch_size: int, accumulate: int, examples: int = 8):
     shuffles them the same way (seed 0)."""
     from types import SimpleNamespace
 
-    from ml_experiments.data import DataBundle, TensorSplit
+    from ml_experiments.data import TensorSplit
     from ml_experiments.engine.loop import Trainer
     from ml_experiments.engine.schedules import LrSchedule
 
@@ -42,14 +41,6 @@ def make_trainer(batch_size: int, accumulate: int, examples: int = 8):
     original_step = optimizer.step
     optimizer.step = lambda *a, **k: (steps.append(1), original_step(*a, **k))[1]
     return trainer, steps
-
-
-def text_bundle(train: list[str], val: list[str], test: list[str]) -> DataBundle:
-    def split(texts):
-        return TextSplit(np.array(texts, dtype=object), torch.arange(len(texts)) % 2)
-
-    meta = DatasetMeta("toy", Task.classification, (), ["a", "b"], modality=Modality.text)
-    return DataBundle(split(train), split(val), split(test), meta)
 
 
 def test_gradient_accumulation_steps_once_per_group_on_the_mean_loss():
