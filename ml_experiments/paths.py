@@ -9,6 +9,7 @@ Imports neither torch nor mlflow: every command's start-up path goes through her
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -51,6 +52,12 @@ def artifact_root_for(tracking_uri: str, outputs_dir: str | Path) -> str | None:
     if database is not None:
         return (database.parent / "mlartifacts").as_uri()
     return (Path(outputs_dir).resolve() / "mlartifacts").as_uri()
+
+
+def safe_folder_name(name: str) -> str:
+    """A name from a config (a run's, an experiment's) made one safe folder: no separators,
+    no `..`, so `name=../../x` cannot write outside the outputs folder."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip(".") or "_"
 
 
 def unwritable_reason(folder: Path) -> str | None:

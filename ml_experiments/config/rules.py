@@ -24,6 +24,7 @@ def check_config(cfg: DictConfig) -> None:
     problems += _split_problems(cfg.dataset)
     problems += _optimizer_problems(cfg.optimizer)
     problems += _scheduler_problems(cfg.scheduler, cfg.trainer.max_epochs)
+    problems += _learning_rate_sign_problems(cfg.scheduler)
     problems += _metric_name_problems(cfg)
     if cfg.device.threads is not None and cfg.device.threads < 1:
         problems.append(f"device.threads must be null or at least 1, got {cfg.device.threads}")
@@ -123,6 +124,10 @@ def _trainer_problems(trainer: DictConfig) -> list[str]:
             "trainer.gradient_clip_norm must be null or positive",
         ),
         (
+            trainer.max_loss_growth is None or trainer.max_loss_growth > 1,
+            f"trainer.max_loss_growth must be null or above 1, got {trainer.max_loss_growth}",
+        ),
+        (
             0.0 <= trainer.label_smoothing < 1.0,
             f"trainer.label_smoothing must be in [0, 1), got {trainer.label_smoothing}",
         ),
@@ -188,4 +193,34 @@ def _scheduler_problems(scheduler: DictConfig, max_epochs: int) -> list[str]:
         problems.append(f"scheduler.step_size must be at least 1, got {scheduler.step_size}")
     if target.endswith("ReduceLROnPlateau") and scheduler.interval.value != "epoch":
         problems.append("scheduler=plateau reacts to the validation metric: set interval=epoch")
+    return problems
+
+
+# Scheduler keys that scale the learning rate, and the smallest value that keeps it above 0
+# (a negative lr climbs the loss; zero stops learning without a word). The end of a decay
+# may reach 0: that is its last step, not the whole run.
+LR_FACTOR_FLOORS = {
+    "gamma": ("above", 0.0),
+    "factor": ("above", 0.0),
+    "start_factor": ("above", 0.0),
+    "end_factor": ("at least", 0.0),
+    "eta_min": ("at least", 0.0),
+    "max_lr": ("above", 0.0),
+    "div_factor": ("above", 0.0),
+    "final_div_factor": ("above", 0.0),
+    "warmup_start_factor": ("above", 0.0),
+}
+
+
+def _learning_rate_sign_problems(scheduler: DictConfig) -> list[str]:
+    """Schedule options that would make the learning rate negative or zero."""
+    problems = []
+    for key, (bound, floor) in LR_FACTOR_FLOORS.items():
+        value = scheduler.get(key)
+        if value is None or (value > floor if bound == "above" else value >= floor):
+            continue
+        problems.append(
+            f"scheduler.{key}={value} would make the learning rate negative or zero; "
+            f"it must be {bound} {floor}"
+        )
     return problems

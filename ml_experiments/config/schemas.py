@@ -123,6 +123,9 @@ class CsvDatasetConfig(SplitConfig):
     drop_columns: list[str] = field(default_factory=list)
     numeric_imputer: NumericImputer = NumericImputer.median
     separator: str = ","
+    # Cells that mean "missing" besides empty, ?, -, NA, n/a, NaN, null (always gaps).
+    na_values: list[str] = field(default_factory=list)
+    encoding: str = "utf-8"  # of the file, e.g. latin-1 or cp1252 for old exports
 
 
 @dataclass
@@ -157,6 +160,18 @@ class ImageDatasetConfig:
     # Resize every batch to this square size on the device (e.g. 32 -> 96 for ImageNet
     # features); the data stays in memory at its own size.
     resize: int | None = None
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+
+@dataclass
+class ImageFolderDatasetConfig(SplitConfig):
+    """A user's own images, one folder per class (see data/image_folder.py)."""
+
+    _target_: str = "ml_experiments.data.image_folder.load_image_folder"
+    name: str = "image_folder"
+    root: str = MISSING  # the folder of class folders, or of train/ (val/) (test/) folders
+    size: int = 64  # every image is resized to size x size pixels
+    channels: int = 3  # 1: grey, 3: RGB
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
@@ -472,6 +487,9 @@ class TrainerConfig:
     # CPUs (oneDNN) and what tensor cores want on GPUs. No effect on other inputs.
     channels_last: bool = True
     detect_anomaly: bool = False  # torch.autograd anomaly mode: slow, finds the op making NaNs
+    # Fail the run when an epoch's train or val loss exceeds the first batch's by this factor:
+    # a loss that grows by orders of magnitude has diverged even while it is finite.
+    max_loss_growth: float | None = 1e4
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     resume: str | None = None  # a checkpoint path or an MLflow run id
     limit_train_batches: int | None = None
@@ -541,6 +559,7 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "csv": CsvDatasetConfig,
         "boston": BostonDatasetConfig,
         "image": ImageDatasetConfig,
+        "image_folder": ImageFolderDatasetConfig,
         "liar": LiarDatasetConfig,
         "imdb": ImdbDatasetConfig,
         "text_csv": TextCsvDatasetConfig,

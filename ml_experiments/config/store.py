@@ -40,6 +40,7 @@ RESOLVERS = {
     "default_outputs_dir": lambda: str(paths.DEFAULT_OUTPUTS_DIR),
     "default_tracking_uri": paths.default_tracking_uri,  # ${default_tracking_uri:<outputs dir>}
     "run_dir": _run_dir,
+    "safe_name": paths.safe_folder_name,  # ${safe_name:${name}}: one folder, never a path
     "optuna_direction": _optuna_direction,
 }
 

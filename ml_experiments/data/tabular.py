@@ -22,6 +22,12 @@ from ml_experiments.errors import DataError
 log = logging.getLogger(__name__)
 
 BOSTON_OPENML_ID = 531  # the original 506-row Boston housing table
+# Cells read as gaps (pandas knows most; listed to match them padded with spaces too);
+# dataset.na_values adds more.
+MISSING_MARKERS = ["", "?", "-", "--", "NA", "N/A", "n/a", "na", "NaN", "nan", "null", "NULL"]
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+# A text column with at least this share of numbers is numeric data with typos, not text.
+MOSTLY_NUMBERS = 0.8
 
 
 def load_digits(name: str, val_fraction: float, test_fraction: float, *, seed: int) -> DataBundle:
@@ -58,6 +64,8 @@ def load_boston(
     drop_columns: list[str],
     numeric_imputer: str,
     separator: str,
+    na_values: list[str],
+    encoding: str,
     download: bool,
     val_fraction: float,
     test_fraction: float,
@@ -77,6 +85,8 @@ def load_boston(
         drop_columns=drop_columns,
         numeric_imputer=numeric_imputer,
         separator=separator,
+        na_values=na_values,
+        encoding=encoding,
         val_fraction=val_fraction,
         test_fraction=test_fraction,
         seed=seed,
@@ -116,19 +126,26 @@ def load_csv(
     drop_columns: list[str],
     numeric_imputer: str,
     separator: str,
+    na_values: list[str],
+    encoding: str,
     val_fraction: float,
     test_fraction: float,
     *,
     seed: int,
 ) -> DataBundle:
     """Any CSV with a target column: impute, one-hot encode and standardize the rest."""
-    frame = _read_table(Path(path), separator)
+    markers = [*MISSING_MARKERS, *na_values]
+    frame = _read_table(Path(path), separator, encoding, markers)
     frame = _drop_requested_columns(frame, drop_columns, path)
     if target not in frame.columns:
         raise DataError(
             f"target column {target!r} is not in {path}; its columns are {list(frame.columns)}. "
             "Set dataset.target to one of them."
         )
+    frame = _numbers_with_gaps(frame, target, markers, path)
+    _check_target_has_values(frame[target], path)
+    _check_no_infinities(frame, path)
+    _check_fits_float32(frame, path)
     summary: dict[str, int] = {"rows_read": len(frame)}
     labelled = frame[target].notna()
     summary["rows_without_target_dropped"] = int((~labelled).sum())
@@ -184,18 +201,128 @@ def load_csv(
     )
 
 
-def _read_table(path: Path, separator: str) -> pd.DataFrame:
+def _read_table(path: Path, separator: str, encoding: str, markers: list[str]) -> pd.DataFrame:
     if not path.exists():
         raise DataError(
             f"data file not found: {path}. Set dataset.path to an existing CSV file "
             "(relative paths are taken from the directory you run in)."
         )
     try:
-        return pd.read_csv(path, sep=separator)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError, OSError) as error:
+        _check_unique_header(path, separator, encoding)
+        return pd.read_csv(path, sep=separator, encoding=encoding, na_values=markers)
+    except UnicodeDecodeError as error:
+        raise DataError(_decode_error_message(path, encoding, error)) from error
+    except LookupError as error:
+        raise DataError(
+            f"dataset.encoding={encoding!r} is not an encoding Python knows; use e.g. utf-8, "
+            "latin-1 or cp1252."
+        ) from error
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as error:
         raise DataError(
             f"cannot read {path} as a CSV with separator {separator!r}: {error}"
         ) from error
+
+
+def _check_unique_header(path: Path, separator: str, encoding: str) -> None:
+    """pandas renames a repeated column `y.1`: a copy of the target would become a feature
+    that predicts it perfectly."""
+    header = pd.read_csv(path, sep=separator, encoding=encoding, header=None, nrows=1, dtype=str)
+    names = [str(name) for name in header.iloc[0]] if len(header) else []
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise DataError(
+            f"{path} has columns with the same name: {repeated}. Rename or remove the copies; "
+            "a repeated target column would otherwise be read as a feature."
+        )
+
+
+def _decode_error_message(path: Path, encoding: str, error: UnicodeDecodeError) -> str:
+    """pandas reports the offset within its read buffer; decoding the file names the byte."""
+    try:
+        path.read_bytes().decode(encoding)
+    except UnicodeDecodeError as whole_file:
+        error = whole_file
+    return (
+        f"cannot read {path} as {encoding}: byte {error.start} is not valid {encoding} "
+        f"({error.reason}). Set dataset.encoding to the file's encoding, e.g. "
+        "dataset.encoding=latin-1 or cp1252."
+    )
+
+
+def _numbers_with_gaps(
+    frame: pd.DataFrame, target: str, markers: list[str], path: str
+) -> pd.DataFrame:
+    """Text columns whose values are all numbers once missing-value markers (padded with
+    spaces, say) are gaps, made numeric; mostly-number columns refused, since one-hot
+    encoding them would make hundreds of features out of a few typos."""
+    for column in frame.columns.drop(target):
+        if pd.api.types.is_numeric_dtype(frame[column]):
+            continue
+        text = frame[column].astype("string").str.strip()
+        text = text.mask(text.isin(markers))
+        numbers = pd.to_numeric(text, errors="coerce")
+        not_numbers = text[text.notna() & numbers.isna()]
+        if not_numbers.empty:
+            frame[column] = numbers.astype(float)
+        elif len(not_numbers) <= (1 - MOSTLY_NUMBERS) * text.notna().sum():
+            raise DataError(_mostly_numbers_message(column, not_numbers, path))
+    _log_gaps(frame, path)
+    return frame
+
+
+def _mostly_numbers_message(column: str, not_numbers: pd.Series, path: str) -> str:
+    examples = list(dict.fromkeys(not_numbers.tolist()))[:3]
+    return (
+        f"column {column!r} in {path} holds numbers except in {len(not_numbers)} rows, e.g. "
+        f"{examples} (first at row {not_numbers.index[0] + 2} of the file). Fix those cells, "
+        f"or list the markers in dataset.na_values (e.g. dataset.na_values=[{examples[0]}]) "
+        "to read them as gaps."
+    )
+
+
+def _log_gaps(frame: pd.DataFrame, path: str) -> None:
+    gaps = frame.isna().sum()
+    gaps = gaps[gaps > 0]
+    if len(gaps):
+        counts = ", ".join(f"{column}={count}" for column, count in gaps.items())
+        log.warning(
+            "%s: missing values (empty or a marker like ?, NA, -) per column: %s", path, counts
+        )
+
+
+def _check_target_has_values(column: pd.Series, path: str) -> None:
+    if len(column) and column.isna().all():
+        raise DataError(
+            f"target column {column.name!r} in {path} is empty in every row. Check "
+            "dataset.target and dataset.separator, or fill the column."
+        )
+
+
+def _check_fits_float32(frame: pd.DataFrame, path: str) -> None:
+    """Training runs in float32: a larger number becomes inf there (or overflows when
+    standardized) and the run would diverge far from its cause."""
+    numeric = frame.select_dtypes(include="number")
+    too_large = numeric.abs() > FLOAT32_MAX
+    if too_large.any().any():
+        raise DataError(
+            f"{path} has values beyond ±{FLOAT32_MAX:.3g}, too large for float32 training, in "
+            f"columns {too_large.columns[too_large.any()].tolist()}. Rescale them (e.g. to "
+            "thousands or a logarithm) or leave the cells empty to impute them."
+        )
+
+
+def _check_no_infinities(frame: pd.DataFrame, path: str) -> None:
+    """inf passes as a number, then turns the loss or the standardized feature into NaN."""
+    numeric = frame.select_dtypes(include="number")
+    infinite = np.isinf(numeric.to_numpy(dtype=float))
+    if infinite.any():
+        columns = numeric.columns[infinite.any(axis=0)].tolist()
+        first_row = int(np.flatnonzero(infinite.any(axis=1))[0]) + 2
+        raise DataError(
+            f"{path} has infinite values (inf) in columns {columns}, first at row {first_row} "
+            "of the file. Replace them with finite numbers, or leave the cells empty to "
+            "impute them."
+        )
 
 
 def _drop_requested_columns(frame: pd.DataFrame, columns: list[str], path: str) -> pd.DataFrame:

@@ -38,6 +38,12 @@ class ResumePoint:
         return self.state["run_id"]
 
 
+def run_folder(configured: str | Path, run_id: str) -> Path:
+    """Where run `run_id` writes its checkpoints: its own folder under trainer.checkpoint.dir,
+    so two runs that share that setting never overwrite each other's last.pt."""
+    return Path(configured) / run_id
+
+
 def resume_point(path: Path, current_config: dict[str, Any]) -> ResumePoint:
     """The checkpoint at `path`, checked to continue the run `current_config` describes."""
     state = load(path)

@@ -49,6 +49,7 @@ class TrainingState:
     epochs_without_improvement: int = 0
     history: dict[str, list[float]] = field(default_factory=dict)  # metric -> one value per epoch
     stopped_early: bool = False
+    first_loss: float | None = None  # of the run's first batch, before any step
 
 
 @dataclass
@@ -82,7 +83,9 @@ class Trainer:
         self.log_metrics = log_metrics
         self.checkpoint_extras = checkpoint_extras
         self.task = data.meta.task
-        self.checkpoint_dir = Path(settings.checkpoint.dir)
+        self.checkpoint_dir = checkpoint.run_folder(
+            settings.checkpoint.dir, checkpoint_extras["run_id"]
+        )
         self.data_order = torch.Generator().manual_seed(seed)
         self.use_amp = settings.amp and device.type == "cuda"
         self.memory_format = (
@@ -152,6 +155,7 @@ class Trainer:
         val_metrics, _ = self.evaluate(self.data.val)
         if not math.isfinite(val_metrics["loss"]):
             raise TrainingDiverged(self._diverged_message("val/loss", val_metrics["loss"], epoch))
+        self._check_loss_growth("val/loss", val_metrics["loss"], epoch)
         metrics = {"train/loss": train_loss, "train/lr": learning_rate}
         metrics |= {f"val/{key}": value for key, value in val_metrics.items()}
         # Training batches alone, and the whole epoch with validation.
@@ -193,13 +197,28 @@ class Trainer:
             group_size = min(accumulate, total_batches - group_start)
             update = index + 1 == group_start + group_size
             loss = self.train_step(inputs, targets, update, 1.0 / group_size)
+            if self.state.first_loss is None:
+                self.state.first_loss = loss.item()
             # Summed on the device: reading .item() every batch would wait on the GPU.
             loss_sum += loss.detach() * len(targets)
             seen += len(targets)
         mean_loss = (loss_sum / max(seen, 1)).item()
         if not math.isfinite(mean_loss):
             raise TrainingDiverged(self._diverged_message("train/loss", mean_loss, epoch))
+        self._check_loss_growth("train/loss", mean_loss, epoch)
         return mean_loss
+
+    def _check_loss_growth(self, metric: str, loss: float, epoch: int) -> None:
+        """A finite loss orders of magnitude above the untrained model's has diverged too:
+        the run would otherwise end FINISHED with a useless model."""
+        growth, first = self.settings.max_loss_growth, self.state.first_loss
+        if growth is None or not first or loss <= first * growth:
+            return
+        raise TrainingDiverged(
+            f"{metric} grew from {first:.4g} (the first batch's loss) to {loss:.4g} in epoch "
+            f"{epoch}, over trainer.max_loss_growth={growth:g} times: training diverged. "
+            f"{DIVERGENCE_FIXES}"
+        )
 
     def train_step(
         self,
@@ -293,6 +312,7 @@ class Trainer:
             "best_epoch": state.best_epoch,
             "epochs_without_improvement": state.epochs_without_improvement,
             "stopped_early": state.stopped_early,
+            "first_loss": state.first_loss,
             "history": state.history,
             "rng": checkpoint.capture_rng_state(self.data_order, self.device),
             **self.checkpoint_extras,
@@ -320,6 +340,9 @@ class Trainer:
                 "checkpoint under 'config'."
             ) from error
         self.best_weights = best_weights
+        # A resumed run keeps writing beside the checkpoint it continues (the set-up points
+        # trainer.checkpoint.dir there), so its best.pt and last.pt stay together.
+        self.checkpoint_dir = Path(self.settings.checkpoint.dir)
         self.state = TrainingState(
             epoch=saved["epoch"],
             best_score=saved["best_score"],
@@ -327,6 +350,8 @@ class Trainer:
             epochs_without_improvement=saved["epochs_without_improvement"],
             history={key: list(values) for key, values in saved["history"].items()},
             stopped_early=saved["stopped_early"],
+            # Checkpoints written before it was kept lack it: the next batch sets it then.
+            first_loss=saved.get("first_loss"),
         )
         checkpoint.restore_rng_state(saved["rng"], self.data_order, self.device)
 

@@ -14,14 +14,18 @@ from omegaconf import DictConfig, OmegaConf
 
 from ml_experiments import paths
 from ml_experiments.config.build import dotted_items
+from ml_experiments.engine.checkpoint import run_folder
 from ml_experiments.errors import StopRequested
 from ml_experiments.tracking.logger import RunLogger
 from ml_experiments.tracking.stopping import stop_signals_end_the_run, store_write
 from ml_experiments.tracking.store import (
     CHECKPOINT_DIR_TAG,
+    check_resumes_the_named_run,
     experiment_id_for,
     git_commit,
+    mark_abandoned_runs_killed,
     prepare_store,
+    process_tags,
     status_of,
     without_credentials,
 )
@@ -76,12 +80,13 @@ def tracked_run(
         run = mlflow.start_run(
             experiment_id=_experiment_id(cfg, context),
             run_name=run_name(cfg, context),
-            tags=_tags(cfg, context),
+            tags=_tags(context),
             parent_run_id=context.sweep.parent_run_id if context.sweep else None,
         )
         log_folder = "logs"
         status_before = None
     else:
+        check_resumes_the_named_run(str(cfg.trainer.resume), resume_run_id)
         status_before = status_of(resume_run_id)
         run = mlflow.start_run(run_id=resume_run_id)
         log_folder = f"logs/resumed_{context.output_dir.name}"  # keep the first part's log
@@ -93,9 +98,14 @@ def tracked_run(
             with store_write():
                 if resume_run_id is None:
                     mlflow.log_params(flat_params(cfg))
+                    checkpoints = run_folder(cfg.trainer.checkpoint.dir, run.info.run_id)
+                    mlflow.set_tag(CHECKPOINT_DIR_TAG, str(checkpoints))
                     _log_config_files(cfg, context)
                 else:
                     mlflow.set_tag("resumed_in", str(context.output_dir))
+                # Whichever process runs it now: a later run finds it abandoned if this dies.
+                mlflow.set_tags(process_tags())
+                mark_abandoned_runs_killed(run.info.experiment_id, run.info.run_id)
             yield run_logger
     except BaseException as error:
         stopped = isinstance(error, (KeyboardInterrupt, StopRequested))
@@ -119,7 +129,7 @@ def _experiment_id(cfg: DictConfig, context: RunContext) -> str:
     return experiment_id_for(cfg.logger.experiment_name, artifact_root)
 
 
-def _tags(cfg: DictConfig, context: RunContext) -> dict[str, str]:
+def _tags(context: RunContext) -> dict[str, str]:
     return {
         "git_commit": git_commit(),
         "dataset": str(context.choices.get("dataset")),
@@ -129,7 +139,6 @@ def _tags(cfg: DictConfig, context: RunContext) -> dict[str, str]:
         "experiment": str(context.choices.get("experiment")),
         "overrides": " ".join(context.overrides),
         "output_dir": str(context.output_dir),
-        CHECKPOINT_DIR_TAG: str(cfg.trainer.checkpoint.dir),
     }
 
 

@@ -3,7 +3,10 @@ checkpoints. Everything that turns a run id into something on disk happens here.
 
 from __future__ import annotations
 
+import logging
+import os
 import re
+import socket
 import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -11,8 +14,11 @@ from urllib.parse import urlsplit, urlunsplit
 from ml_experiments import paths
 from ml_experiments.errors import CheckpointError, ConfigError, UserError
 
+log = logging.getLogger(__name__)
+
 RUN_ID_PATTERN = re.compile(r"[0-9a-f]{32}")
 CHECKPOINT_DIR_TAG = "checkpoint_dir"  # where a run writes its checkpoints, tagged at its start
+HOST_TAG, PID_TAG = "host", "pid"  # the process running the run, to find it abandoned later
 # The kind tag opens the MLflow UI on its training-runs view rather than the GenAI one.
 EXPERIMENT_KIND_TAGS = {"mlflow.experimentKind": "custom_model_development"}
 
@@ -64,17 +70,12 @@ def experiment_id_for(name: str, artifact_root: str | None) -> str:
                 "or log under another name: name=<new name>."
             )
         return experiment.experiment_id
-    location = None if artifact_root is None else f"{artifact_root}/{safe_folder_name(name)}"
+    location = None if artifact_root is None else f"{artifact_root}/{paths.safe_folder_name(name)}"
     try:
         return mlflow.create_experiment(name, artifact_location=location, tags=EXPERIMENT_KIND_TAGS)
     except MlflowException:
         # Another process created it between our lookup and our create.
         return mlflow.get_experiment_by_name(name).experiment_id
-
-
-def safe_folder_name(name: str) -> str:
-    """A name from a config, made safe to be one folder: no separators, no `..`."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip(".") or "_"
 
 
 def without_credentials(uri: str) -> str:
@@ -130,6 +131,60 @@ def status_of(run_id: str) -> str:
             f"{without_credentials(mlflow.get_tracking_uri())}. Resume against the store the "
             "run logged to: set MLFLOW_TRACKING_URI or paths.outputs_dir as it ran."
         ) from error
+
+
+def process_tags() -> dict[str, str]:
+    return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
+
+
+def mark_abandoned_runs_killed(experiment_id: str, current_run_id: str) -> None:
+    """Mark KILLED the runs of this experiment left RUNNING by a process of this host that
+    is gone (SIGKILL, a crash of the machine): nothing else would ever end them."""
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    for run in _abandoned_runs(client, experiment_id, current_run_id):
+        pid = run.data.tags[PID_TAG]
+        client.set_tag(
+            run.info.run_id,
+            "end_reason",
+            f"its process {pid} on {run.data.tags[HOST_TAG]} ended without closing the run; "
+            f"marked KILLED when run {current_run_id} started",
+        )
+        client.set_terminated(run.info.run_id, "KILLED")
+        log.warning(
+            "run %s was left RUNNING by process %s, which is gone: marked KILLED. Continue it "
+            "with trainer.resume=%s",
+            run.info.run_id,
+            pid,
+            run.info.run_id,
+        )
+
+
+def _abandoned_runs(client, experiment_id: str, current_run_id: str) -> list:
+    host = socket.gethostname()
+    running = client.search_runs(
+        [experiment_id],
+        filter_string=f"attributes.status = 'RUNNING' and tags.{HOST_TAG} = '{host}'",
+    )
+    return [
+        run
+        for run in running
+        if run.info.run_id != current_run_id and not _is_alive(run.data.tags.get(PID_TAG))
+    ]
+
+
+def _is_alive(pid: str | None) -> bool:
+    """Whether a local process with this id exists; a run without one is left alone."""
+    if pid is None or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
 
 
 def child_runs(parent_run_id: str, experiment_id: str):
@@ -191,6 +246,18 @@ def checkpoint_file(reference: str, file_name: str, option: str, tracking_uri: s
     if folder is None:
         raise CheckpointError(f"run {reference} recorded no checkpoint folder; {fix}")
     return Path(folder) / file_name
+
+
+def check_resumes_the_named_run(reference: str, checkpoint_run_id: str) -> None:
+    """trainer.resume=<run id> continues that run or nothing: a folder that runs shared
+    before checkpoints were kept per run may hold another run's last.pt."""
+    if is_run_id(reference) and reference != checkpoint_run_id:
+        raise CheckpointError(
+            f"trainer.resume={reference} found a checkpoint of another run, {checkpoint_run_id} "
+            "(the two shared trainer.checkpoint.dir); resuming it would change that run. "
+            f"Continue {checkpoint_run_id} with trainer.resume={checkpoint_run_id}, or pass "
+            f"trainer.resume=<path to the last.pt of {reference}>."
+        )
 
 
 def pretrained_source(reference: str | None, tracking_uri: str | None) -> str | None:

@@ -18,7 +18,7 @@ def wait_for_checkpoint(folder, process, minimum_epoch: int = 1, timeout: float 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, "training ended before it could be interrupted"
-        for path in folder.rglob("checkpoints/last.pt"):
+        for path in folder.rglob("checkpoints/*/last.pt"):  # <dir>/<run id>/last.pt
             if torch.load(path, weights_only=True)["epoch"] >= minimum_epoch:
                 return path
         time.sleep(0.05)

@@ -34,3 +34,9 @@ def test_an_unwritable_folder_says_why(tmp_path):
     (tmp_path / "a_file").write_text("")
     assert paths.unwritable_reason(tmp_path / "a_file" / "below") is not None
     assert paths.unwritable_reason(Path("/proc/no_such_folder")) is not None
+
+
+def test_a_name_from_a_config_becomes_one_safe_folder():
+    assert paths.safe_folder_name("boston_linear") == "boston_linear"
+    assert paths.safe_folder_name("../../etc/passwd") == "_.._etc_passwd"
+    assert "/" not in paths.safe_folder_name("a/b") and paths.safe_folder_name("..") == "_"

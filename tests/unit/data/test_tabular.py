@@ -34,6 +34,8 @@ def load_houses(path, **overrides):
         drop_columns=[],
         numeric_imputer="median",
         separator=",",
+        na_values=[],
+        encoding="utf-8",
         seed=0,
         **SPLITS,
     )
@@ -115,6 +117,8 @@ def test_boston_without_file_or_download_says_where_it_looked(tmp_path):
             drop_columns=[],
             numeric_imputer="median",
             separator=",",
+            na_values=[],
+            encoding="utf-8",
             download=False,
             seed=0,
             **SPLITS,
@@ -130,6 +134,8 @@ def test_real_boston_has_506_rows_and_13_features(shared_data):
         drop_columns=["B"],
         numeric_imputer="median",
         separator=",",
+        na_values=[],
+        encoding="utf-8",
         download=False,
         seed=0,
         **SPLITS,
@@ -142,3 +148,71 @@ def test_digits_is_bundled_and_scaled():
     data = load_digits(name="digits", seed=0, **SPLITS)
     assert data.meta.input_shape == (64,) and data.meta.num_classes == 10
     assert 0.0 <= data.train.x.min() and data.train.x.max() <= 1.0
+
+
+def write_table(path, header: str, row, rows: int = 30, encoding: str = "utf-8") -> None:
+    """`rows` lines made by `row(index)` under `header`."""
+    path.write_bytes((header + "\n" + "".join(row(i) + "\n" for i in range(rows))).encode(encoding))
+
+
+def test_a_repeated_column_name_is_refused(tmp_path):
+    table = tmp_path / "twice.csv"
+    write_table(table, "x,y,y", lambda i: f"{i},{2 * i},{2 * i}")
+    with pytest.raises(DataError, match=r"columns with the same name: \['y'\]"):
+        load_houses(table, target="y")
+
+
+def test_missing_value_markers_in_a_numeric_column_are_gaps(tmp_path, caplog):
+    """A few `?`, `-`, ` NA ` cells leave the column numeric: one feature, three gaps."""
+    table = tmp_path / "marked.csv"
+    marks = {3: "?", 4: "-", 5: " NA ", 6: "unknown"}
+    write_table(table, "rooms,area,price", lambda i: f"{marks.get(i, i % 5)},{i},{i * 3}")
+    with caplog.at_level("WARNING"):
+        data = load_houses(table, na_values=["unknown"])
+    assert data.meta.feature_names == ["rooms", "area"]
+    assert data.summary["missing_values_imputed"] == 4
+    assert "rooms=4" in caplog.text
+
+
+def test_a_column_of_numbers_with_a_few_words_is_refused_not_one_hot_encoded(tmp_path):
+    table = tmp_path / "typo.csv"
+    write_table(table, "rooms,price", lambda i: f"{'three' if i == 4 else i % 5},{i}")
+    with pytest.raises(DataError, match=r"column 'rooms' .* numbers except in 1 rows, e.g. "
+                       r"\['three'\] \(first at row 6"):  # fmt: skip
+        load_houses(table)
+
+
+@pytest.mark.parametrize("column", ["area", "price"])
+def test_infinity_in_a_feature_or_the_target_is_named(tmp_path, column):
+    table = tmp_path / "inf.csv"
+    write_table(table, "area,price", lambda i: f"{i},{i}" if i != 2 else "inf,2" if
+                column == "area" else "2,-inf")  # fmt: skip
+    with pytest.raises(DataError, match=rf"infinite values \(inf\) in columns \['{column}'\], "
+                       "first at row 4"):  # fmt: skip
+        load_houses(table)
+
+
+def test_a_decode_error_names_the_file_the_byte_and_the_option(tmp_path):
+    table = tmp_path / "latin.csv"
+    write_table(table, "city,price", lambda i: f"{'Zürich' if i == 20 else 'Bern'},{i}",
+                encoding="latin-1")  # fmt: skip
+    offset = table.read_bytes().index("ü".encode("latin-1"))
+    with pytest.raises(DataError, match=rf"{table} as utf-8: byte {offset} .* dataset.encoding"):
+        load_houses(table)
+    assert "Zürich" in str(load_houses(table, encoding="latin-1").meta.feature_names)
+    with pytest.raises(DataError, match="dataset.encoding='klingon' is not an encoding"):
+        load_houses(table, encoding="klingon")
+
+
+def test_an_empty_target_column_is_named(tmp_path):
+    table = tmp_path / "empty.csv"
+    write_table(table, "x,price", lambda i: f"{i},")
+    with pytest.raises(DataError, match="target column 'price' .* is empty in every row"):
+        load_houses(table)
+
+
+def test_numbers_too_large_for_float32_are_named(tmp_path):
+    table = tmp_path / "huge.csv"
+    write_table(table, "area,price", lambda i: f"{'-1e300' if i == 3 else i},{i}")
+    with pytest.raises(DataError, match=r"beyond ±3.4e\+38, too large .* columns \['area'\]"):
+        load_houses(table)

@@ -32,11 +32,11 @@ def make_trainer(batch_size: int, accumulate: int, examples: int = 8):
         batch_size=batch_size, accumulate_batches=accumulate, limit_train_batches=None,
         gradient_clip_norm=None, label_smoothing=0.0, class_weight=None, amp=False,
         channels_last=False, monitor="val/loss", progress_bar=False,
-        checkpoint=SimpleNamespace(dir="unused"),
+        checkpoint=SimpleNamespace(dir="unused"), max_loss_growth=None,
     )  # fmt: skip
     optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
     trainer = Trainer(model, data, optimizer, LrSchedule(None, "step"), settings,
-                      torch.device("cpu"), 0, lambda *_: None, {})  # fmt: skip
+                      torch.device("cpu"), 0, lambda *_: None, {"run_id": "r"})  # fmt: skip
     steps = []
     original_step = optimizer.step
     optimizer.step = lambda *a, **k: (steps.append(1), original_step(*a, **k))[1]
@@ -69,3 +69,22 @@ def test_balanced_class_weights_follow_the_training_labels():
     weights = _class_weights(data, ClassWeight.balanced)
     torch.testing.assert_close(weights, torch.tensor([4 / 6, 4 / 2]))
     assert _class_weights(data, None) is None
+
+
+def test_a_loss_that_grows_by_orders_of_magnitude_ends_training():
+    """SGD at lr=1e4 on a small classifier: the loss stays finite but explodes."""
+    import pytest
+
+    from ml_experiments.errors import TrainingDiverged
+
+    trainer, _ = make_trainer(batch_size=2, accumulate=1)
+    trainer.settings.max_loss_growth = 100.0
+    trainer.optimizer.param_groups[0]["lr"] = 1e4
+    with pytest.raises(TrainingDiverged, match=r"train/loss grew from .* trainer.max_loss_growth"):
+        trainer.train_one_epoch(1)
+    assert trainer.state.first_loss is not None
+
+
+def test_each_run_writes_checkpoints_in_its_own_folder():
+    trainer, _ = make_trainer(batch_size=8, accumulate=1)
+    assert trainer.checkpoint_dir.parts[-2:] == ("unused", "r")

@@ -1,5 +1,5 @@
-"""The store's helpers that need no MLflow run: credentials never logged, names made safe
-as folders, and checkpoint references that are already files."""
+"""The store's helpers that need no MLflow run: credentials never logged and checkpoint
+references that are already files."""
 
 from __future__ import annotations
 
@@ -11,12 +11,6 @@ def test_store_credentials_are_not_logged():
         "postgresql://***@db:5432/mlflow"
     )
     assert store.without_credentials("sqlite:////tmp/m.db") == "sqlite:////tmp/m.db"
-
-
-def test_a_name_from_a_config_becomes_one_safe_folder():
-    assert store.safe_folder_name("boston_linear") == "boston_linear"
-    assert store.safe_folder_name("../../etc/passwd") == "_.._etc_passwd"
-    assert "/" not in store.safe_folder_name("a/b") and store.safe_folder_name("..") == "_"
 
 
 def test_a_checkpoint_reference_that_is_no_run_id_stays_a_path(tmp_path):
