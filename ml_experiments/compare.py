@@ -2,9 +2,11 @@
 
 Reads the runs of an MLflow experiment (or the children of a sweep's parent run,
 `parent=<run id>`) with `mlflow.search_runs`, ranks them by a metric and shows
-only the params that differ between them. Prints the leaderboard, saves it as
-CSV and Markdown with a figure of the metric against each varied param, and, for
-a sweep, logs all of it to the parent run.
+only the params that differ between them. Then groups the runs that differ only in
+`seed` into configurations, each with the mean, std, n and Student-t 95% interval of
+the metric over its finished runs, ranked by the mean. Prints both, saves them as CSV
+and Markdown with a figure of the metric against each varied param, and, for a sweep,
+logs all of it to the parent run.
 
 A run's validation metrics are ranked by their value at its best epoch (the
 `best/val/...` metrics, the weights that were kept and tested).
@@ -13,22 +15,31 @@ A run's validation metrics are ranked by their value at its best epoch (the
 from __future__ import annotations
 
 import logging
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from omegaconf import OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
 from ml_experiments import paths
+from ml_experiments.config.build import key_value_options
 from ml_experiments.errors import ConfigError, exit_on_user_error
-from ml_experiments.reporting.leaderboard import better, leaderboard, save
+from ml_experiments.reporting.leaderboard import (
+    better,
+    configurations,
+    leaderboard,
+    save,
+    save_configurations,
+)
+from ml_experiments.reporting.statistics import METHOD
 from ml_experiments.tracking import store
 from ml_experiments.tracking.logger import log_leaderboard
 
 log = logging.getLogger("ml_experiments.compare")
+PRINT_WIDTH = 100  # when the output is not a terminal
+MAX_CELL = 40  # characters of one printed cell
 
 
 @dataclass
@@ -58,16 +69,7 @@ def main(arguments: list[str]) -> None:
 
 
 def parse_options(arguments: list[str]) -> CompareOptions:
-    try:
-        merged = OmegaConf.merge(
-            OmegaConf.structured(CompareOptions), OmegaConf.from_dotlist(arguments)
-        )
-    except (OmegaConfBaseException, ValueError) as error:
-        raise ConfigError(
-            f"{error}. Arguments are key=value, keys: experiment, parent, metric, top, "
-            "max_runs, paths.outputs_dir, tracking_uri."
-        ) from error
-    options = OmegaConf.to_object(merged)
+    options = key_value_options(CompareOptions, arguments, verbatim=("parent",))
     if options.tracking_uri is None:
         options.tracking_uri = paths.default_tracking_uri(options.paths.outputs_dir)
     return options
@@ -102,15 +104,44 @@ def compare(cfg: CompareOptions, output_dir: Path) -> pd.DataFrame:
     metric = cfg.metric or default_metric or "val/loss"
     board = leaderboard(runs, metric)
     print(f"{title}: {len(board)} runs ranked by {metric} ({better(metric)} is better)\n")
-    print(board.head(cfg.top).to_string(float_format=lambda value: f"{value:.4g}"))
-    saved = save(board, metric, output_dir)
+    print(printable(board.head(cfg.top)))
+    table = configurations(runs, metric)
+    print_configurations(table, metric)
+    grouped = save_configurations(table, output_dir)
+    saved = save(board, metric, output_dir) + grouped
     print(f"\nsaved {', '.join(path.name for path in saved)} in {output_dir}")
     if cfg.parent:
         # The sweep's own summary ranks by its optimized_metric; another metric goes beside it.
         folder = "summary" if metric == default_metric else f"summary/{metric.replace('/', '_')}"
         log_leaderboard(client, cfg.parent, board, metric, folder)
+        for path in grouped:
+            client.log_artifact(cfg.parent, str(path), folder)
         print(f"logged to the parent run {cfg.parent} under {folder}/")
     return board
+
+
+def print_configurations(table: pd.DataFrame, metric: str) -> None:
+    """The runs grouped into configurations (differing only in seed), ranked by the mean."""
+    print(
+        f"\n{len(table)} configurations, seeds aggregated: mean, std, n and {METHOD}\n"
+        f"interval (ci_low, ci_high) of {metric} over the finished runs"
+    )
+    shown = table.drop(columns=["run_ids", "seeds", "configuration"])
+    print(printable(shown))
+    if table["n"].max() < 2:
+        print("one seed per configuration: differences cannot be judged; sweep seed=0,1,2 too")
+
+
+def printable(table: pd.DataFrame) -> str:
+    """A table that fits the terminal: long cells cut short, the run id to its first 8
+    characters, and the columns that do not fit wrapped below (the saved files hold all)."""
+    shown = table.copy()
+    if "run_id" in shown:
+        shown["run_id"] = shown["run_id"].str[:8]
+    width = shutil.get_terminal_size((PRINT_WIDTH, 24)).columns
+    return shown.to_string(
+        float_format=lambda value: f"{value:.4g}", max_colwidth=MAX_CELL, line_width=width
+    )
 
 
 def _most_common(runs: pd.DataFrame, column: str) -> str | None:

@@ -4,6 +4,7 @@ from typing import Any
 
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from ml_experiments.errors import ConfigError
 
@@ -44,3 +45,20 @@ def build(
             f"{options['_target_']} rejected its options: {error}. Check the keys under "
             f"{node._key()}."
         ) from error
+
+
+def key_value_options(schema: type, arguments: list[str], verbatim: tuple[str, ...] = ()):
+    """Command-line `key=value` arguments read into the dataclass `schema`, checked
+    against its keys and types. Keys in `verbatim` keep their text as typed: a run id is
+    hex, and YAML would read 000...0 as 0 and 1e5... as a float."""
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(schema), OmegaConf.from_dotlist(arguments))
+    except (OmegaConfBaseException, ValueError) as error:
+        keys = ", ".join(dotted_items(OmegaConf.to_container(OmegaConf.structured(schema))))
+        raise ConfigError(f"{error}. Arguments are key=value, keys: {keys}.") from error
+    options = OmegaConf.to_object(merged)
+    for argument in arguments:
+        key, _, value = argument.partition("=")
+        if key in verbatim:
+            setattr(options, key, value)
+    return options

@@ -15,9 +15,11 @@ import pandas as pd
 
 from ml_experiments.config.metric_names import DIRECTIONS, direction
 from ml_experiments.errors import ConfigError
+from ml_experiments.reporting import statistics
 
-# Params that differ between any two runs without being a choice of the user's.
-INCIDENTAL_PARAMS = ("paths.", "logger.", "trainer.checkpoint.dir", "trainer.resume")
+# Params that differ between any two runs without being a choice of the user's; `data/`
+# params describe what a choice led to (dropping a column changes data/input_shape).
+INCIDENTAL_PARAMS = ("paths.", "logger.", "trainer.checkpoint.dir", "trainer.resume", "data/")
 # Run tags that name a config group's choice (see tracking.run._tags).
 CHOICE_TAGS = ("experiment", "dataset", "model", "optimizer", "scheduler")
 LEADING_COLUMNS = ["run", "run_id", "status"]
@@ -137,3 +139,76 @@ def better(metric: str) -> str:
             f"cannot tell whether a higher or lower {metric!r} is better. "
             f"Compare on a metric ending in one of: {', '.join(DIRECTIONS)}."
         ) from None
+
+
+# --- seeds aggregated -------------------------------------------------------------
+
+SEED = "seed"
+
+
+def configurations(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """One row per configuration (runs that differ only in `seed`), ranked by the mean of
+    `metric` over its FINISHED runs, with std, n, the Student-t 95% interval, the failed
+    runs it had, and its runs' ids and seeds. A run that failed holds no final metric,
+    so it counts in `failed`, never in the mean."""
+    board = seeded_leaderboard(runs, metric)
+    keys = [key for key in varied_columns(runs) if key != SEED]
+    groups = board.groupby(keys, dropna=False, sort=False) if keys else [((), board)]
+    rows = [_configuration_row(keys, values, group, metric) for values, group in groups]
+    table = pd.DataFrame(rows)
+    table = table.sort_values("mean", ascending=better(metric) == "lower", na_position="last")
+    table.index = pd.RangeIndex(1, len(table) + 1, name="rank")
+    return table
+
+
+def seeded_leaderboard(runs: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """The leaderboard with every run's seed, varied or not (pairing needs it)."""
+    board = leaderboard(runs, metric)
+    seeds = runs.set_index("run_id").get(f"params.{SEED}")
+    board[SEED] = board["run_id"].map(seeds) if seeds is not None else ""
+    return board
+
+
+def _configuration_row(keys: list[str], values, group: pd.DataFrame, metric: str) -> dict:
+    values = values if isinstance(values, tuple) else (values,)
+    finished = group[group["status"] == "FINISHED"]
+    interval = statistics.t_interval(finished[metric]) if len(finished) else None
+    test_metric = f"test/{metric[4:]}" if metric.startswith("val/") else None
+    row = {"configuration": _label(keys, values)}
+    row |= {
+        "mean": interval.mean if interval else np.nan,
+        "std": interval.std if interval else np.nan,
+        "n": len(finished),
+        "ci_low": interval.low if interval else np.nan,
+        "ci_high": interval.high if interval else np.nan,
+        "failed": len(group) - len(finished),
+    }
+    if test_metric in group:
+        row[f"{test_metric} mean"] = finished[test_metric].mean()
+    row["minutes"] = round(group["minutes"].mean(), 2)
+    row |= dict(zip(keys, values, strict=True))
+    row["seeds"] = " ".join(str(seed) for seed in finished[SEED])
+    row["run_ids"] = " ".join(finished["run_id"])
+    return row
+
+
+def _label(keys: list[str], values: tuple) -> str:
+    if not keys:
+        return "all runs (one configuration)"
+    return " ".join(f"{key}={value}" for key, value in zip(keys, values, strict=True))
+
+
+def seed_values(configuration: pd.Series, board: pd.DataFrame, metric: str) -> dict[str, float]:
+    """{seed: metric} of a configuration's finished runs, from the per-run `board`."""
+    ids = configuration["run_ids"].split()
+    chosen = board.set_index("run_id").loc[ids]
+    return dict(zip(chosen[SEED].astype(str), chosen[metric].astype(float), strict=True))
+
+
+def save_configurations(table: pd.DataFrame, folder: Path) -> list[Path]:
+    """The configurations as CSV and Markdown in `folder`; returns the files written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = [folder / "configurations.csv", folder / "configurations.md"]
+    table.to_csv(saved[0])
+    saved[1].write_text(markdown_table(table.drop(columns=["run_ids"])) + "\n")
+    return saved

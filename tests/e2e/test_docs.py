@@ -5,7 +5,7 @@ Commands of `python -m ml_experiments.train` (and `evaluate`, `predict`) run wit
 `--cfg job` added: Hydra composes the config with all the command's overrides, checks
 them against the schemas, and exits without training. A sweep (`-m`) cannot be
 combined with `--cfg`, so each of its swept values is composed in a single run instead.
-`compare` and `ui` need a trained run: their keys and flags are checked instead.
+`compare`, `report` and `ui` need trained runs: their arguments are checked instead.
 """
 
 from __future__ import annotations
@@ -32,15 +32,8 @@ README_MAX_LINES = 150
 # Placeholders the docs may use in commands, and what the test puts in their place.
 PLACEHOLDERS = {"<run_id>": "0123456789abcdef0123456789abcdef"}
 COMPOSED = {"train", "evaluate", "predict"}  # Hydra apps: checked with --cfg job
-COMPARE_KEYS = {
-    "experiment",
-    "parent",
-    "metric",
-    "top",
-    "max_runs",
-    "paths.outputs_dir",
-    "tracking_uri",
-}
+# Commands that parse key=value arguments themselves: checked with their own parser.
+PARSED = {"compare", "report"}
 # Arguments after which Hydra prints something and exits without training: run as written.
 INFORMATIONAL = {"--cfg", "-c", "--help", "-h", "--hydra-help", "--info", "-i"}
 SEPARATORS = {"&&", "||", ";", "|"}
@@ -54,7 +47,7 @@ INLINE_CODE = re.compile(r"`[^`]*`")
 class Command:
     doc: str  # path from the project root
     line: int
-    module: str  # train, evaluate, predict, compare, ui
+    module: str  # train, evaluate, predict, compare, report, ui
     args: tuple[str, ...]
 
     @property
@@ -187,7 +180,7 @@ Invocation = tuple[str, tuple[str, ...]]  # (module, arguments)
 
 def invocations(command: Command) -> list[Invocation]:
     """The processes that check a command: for a Hydra app, the command with --cfg job
-    (a sweep: one per single run); for ui, its --help; for compare, none."""
+    (a sweep: one per single run); for ui, its --help; for compare and report, none."""
     args, error = substituted(command)
     if error:
         return []
@@ -252,14 +245,18 @@ def check_composes(command: Command, finished) -> None:
             )
 
 
-def check_compare(command: Command) -> None:
+def check_parsed(command: Command) -> None:
+    """compare and report take key=value arguments into a dataclass: parse them."""
+    import importlib
+
+    from ml_experiments.errors import UserError
+
     args, _ = substituted(command)
-    for arg in args:
-        key, equals, _ = arg.partition("=")
-        assert equals and key in COMPARE_KEYS, (
-            f"{command.doc}:{command.line}: `{command.text}`: {arg!r} is not an option of "
-            f"compare (key=value, keys: {', '.join(sorted(COMPARE_KEYS))})"
-        )
+    parse_options = importlib.import_module(f"ml_experiments.{command.module}").parse_options
+    try:
+        parse_options(args)
+    except UserError as error:
+        pytest.fail(f"{command.doc}:{command.line}: `{command.text}`: {error}", pytrace=False)
 
 
 def check_ui(command: Command, finished) -> None:
@@ -282,7 +279,7 @@ COMMANDS = all_commands()
 
 def test_the_docs_show_commands_of_every_module():
     modules = {command.module for command in COMMANDS}
-    assert modules == COMPOSED | {"compare", "ui"}, modules
+    assert modules == COMPOSED | PARSED | {"ui"}, modules
 
 
 @pytest.mark.parametrize(
@@ -294,8 +291,8 @@ def test_command_in_docs_works(command: Command, finished):
         pytest.fail(error, pytrace=False)
     if command.module in COMPOSED:
         check_composes(command, finished)
-    elif command.module == "compare":
-        check_compare(command)
+    elif command.module in PARSED:
+        check_parsed(command)
     elif command.module == "ui":
         check_ui(command, finished)
     else:

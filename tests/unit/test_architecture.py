@@ -14,7 +14,7 @@ import pytest
 
 PACKAGE = "ml_experiments"
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / PACKAGE
-COMMANDS = ("train", "evaluate", "predict", "compare", "ui", "callbacks")
+COMMANDS = ("train", "evaluate", "predict", "compare", "report", "ui", "callbacks")
 # Lowest first: the first part of a module's name below the package decides its layer.
 LAYERS = [
     ("errors", "paths"),

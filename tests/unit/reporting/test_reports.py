@@ -1,0 +1,64 @@
+"""A report written from runs in the `mlflow.search_runs` format, without a store: its
+sections, verdicts and self-contained HTML."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from ml_experiments.errors import ConfigError
+from ml_experiments.reporting import reports
+from tests.unit.reporting.test_statistics import run_row, search_runs_frame
+
+
+def write(runs: pd.DataFrame, folder) -> str:
+    source = reports.Source("a sweep", "sweep", runs, "val/rmse")
+    ranking = reports.rank(source)
+    reports.write_report(source, ranking, reports.Evidence(), folder)
+    return (folder / "report.md").read_text()
+
+
+def test_a_report_ranks_configurations_and_names_what_failed(tmp_path):
+    runs = search_runs_frame()
+    runs.loc[runs["status"] == "FAILED", "tags.end_reason"] = "TrainingDiverged: loss is inf. Fix"
+    markdown = write(runs, tmp_path)
+    assert "**optimizer.lr=0.1: val/rmse 5.5 (95% CI [4.258, 6.742], n=3)**" in markdown
+    assert "`optimizer.lr=0.1` rather than `0.01`" in markdown
+    assert "paired over 3 seeds): within noise (n=3)." in markdown
+    assert "`optimizer.lr=1e6` did not work: all 1 of its runs failed" in markdown
+    assert "| lr=1e6 seed=0 | FAILED | TrainingDiverged: loss is inf |" in markdown
+    assert "keep the learning rate below the values that diverged" in markdown
+    html = (tmp_path / "report.html").read_text()
+    sources = re.findall(r'src="([^"]*)"', html)  # metric_vs_options: no histories needed
+    assert sources and all(src.startswith("data:image/png;base64,") for src in sources)
+    assert (tmp_path / "figures" / "metric_vs_options.png").is_file()
+
+
+def test_one_seed_says_differences_cannot_be_judged(tmp_path):
+    runs = pd.DataFrame(
+        [run_row("a", "0.1", 0, "FINISHED", 5.0), run_row("b", "0.2", 0, "FINISHED", 6.0)]
+    )
+    markdown = write(runs, tmp_path)
+    assert "(one seed)" in markdown
+    assert "differences between configurations\n> cannot be judged" in markdown
+    assert "(one seed): cannot be judged with a single seed." in markdown
+
+
+def test_no_finished_run_is_an_error_that_says_how_they_ended(tmp_path):
+    runs = pd.DataFrame([run_row("a", "1e6", 0, "FAILED", 1e15)])
+    runs["tags.end_reason"] = "TrainingDiverged: val/loss became inf"
+    runs["metrics.best/val/rmse"] = float("nan")
+    with pytest.raises(ConfigError, match="none of the 1 runs .* TrainingDiverged: val/loss"):
+        write(runs, tmp_path)
+
+
+def test_the_portfolio_lists_each_report_with_its_headline(tmp_path):
+    write(search_runs_frame(), tmp_path / "one")
+    markdown, html = reports.write_portfolio(tmp_path)
+    assert (
+        "| [a sweep](one/report.md) | sweep | optimizer.lr=0.1: val/rmse 5.5"
+        in markdown.read_text()
+    )
+    assert 'href="one/report.html"' in html.read_text()
