@@ -94,8 +94,9 @@ def results_table(measurements: dict) -> str:
         ]
         parts.append(
             "## Transfer: Fashion-MNIST features for a few labelled MNIST digits\n\n"
-            f"Source: `fashion_cnn` for 4 epochs ({transfer['source_test_accuracy']:.2%} on "
-            "Fashion-MNIST's test set). Each target trains on the same labelled digits "
+            f"Source: `python -m ml_experiments.train {' '.join(SOURCE)}` "
+            f"({transfer['source_test_accuracy']:.2%} on Fashion-MNIST's test set); each target "
+            "takes its run id as `model.weights`. Each target trains on the same labelled digits "
             "(validation: 5,000 other training digits) and is tested on MNIST's 10,000 test "
             f"digits. Measured {transfer['measured']}.\n\n"
             "| labelled digits | start | median test accuracy | each seed "

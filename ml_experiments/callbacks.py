@@ -47,8 +47,9 @@ class SweepParentRun(Callback):
         from ml_experiments import sweeps
         from ml_experiments.errors import UserError
 
-        self.sweep_dir = Path(config.hydra.sweep.dir).resolve()
+        self.sweep_dir = sweeps.pin_sweep_dir(config)
         try:
+            sweeps.check_overrides_fit_every_job(config)
             self.sweep = sweeps.start_parent_run(config)
         except UserError as error:
             sys.exit(f"error: {error}")

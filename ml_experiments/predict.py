@@ -102,14 +102,14 @@ def _text_probabilities(trained, cfg: DictConfig):
             for start in range(0, len(texts), size)
         ]
         return texts, torch.cat(chunks)
-    return texts, class_log_probabilities(trained.model, texts).exp()
+    return texts, class_log_probabilities(trained.model, texts, trained.meta.class_names).exp()
 
 
 def _image_probabilities(trained, cfg: DictConfig):
     import torch
     import torch.nn.functional as F
 
-    from ml_experiments.data.image_files import find_images, load_image
+    from ml_experiments.data.image_files import find_images
 
     meta = trained.meta
     if meta.modality != Modality.image or not isinstance(trained.model, torch.nn.Module):
@@ -119,10 +119,10 @@ def _image_probabilities(trained, cfg: DictConfig):
         )
     if cfg.inputs is None:
         raise UserError(f"{trained.source} classifies images: give inputs=<image file or folder>.")
-    files = find_images(cfg.inputs)
     # As in training: at the size the images were kept at, then resized like every batch.
     shape = meta.stored_shape or meta.input_shape
-    images = torch.stack([load_image(path, shape, cfg.invert.value) for path in files])
+    files, images = _readable_images(find_images(cfg.inputs), shape, cfg.invert.value)
+    images = torch.stack(images)
     if shape != meta.input_shape:
         images = F.interpolate(images, size=meta.input_shape[1:], mode="bilinear", antialias=False)
     with torch.no_grad():
@@ -130,6 +130,26 @@ def _image_probabilities(trained, cfg: DictConfig):
             [torch.softmax(trained.model(batch), dim=1) for batch in images.split(cfg.batch_size)]
         )
     return [str(path) for path in files], probabilities
+
+
+def _readable_images(files: list[Path], shape, invert: str):
+    """The files that read as images, and those images; each unreadable one is named with
+    its reason, and only a folder with none readable is an error."""
+    from ml_experiments.data.image_files import load_image
+    from ml_experiments.errors import DataError
+
+    readable, images, problems = [], [], []
+    for path in files:
+        try:
+            images.append(load_image(path, shape, invert))
+            readable.append(path)
+        except DataError as error:
+            problems.append(str(error))
+    for problem in problems:
+        log.warning("skipped: %s", problem)
+    if not readable:
+        raise UserError(f"none of the {len(files)} files could be read as an image")
+    return readable, images
 
 
 def _shortened(text: str) -> str:

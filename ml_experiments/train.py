@@ -28,6 +28,7 @@ log = logging.getLogger("ml_experiments.train")
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> float | None:
     from ml_experiments.experiment import run
+    from ml_experiments.sweeps import finished_job
     from ml_experiments.tracking.run import RunContext
     from ml_experiments.tracking.sweep_record import read_sweep
 
@@ -40,6 +41,11 @@ def main(cfg: DictConfig) -> float | None:
         job_number=hydra_cfg.job.num if in_sweep else None,
         sweep=read_sweep(Path(hydra_cfg.sweep.dir).resolve()) if in_sweep else None,
     )
+    if context.sweep is not None:
+        done = finished_job(context.sweep, context.overrides, cfg.optimized_metric)
+        if done is not None:
+            log.info("this job already finished in run %s: skipped", done[0])
+            return None if math.isnan(done[1]) else done[1]
     try:
         objective = run(cfg, context)
     except UserError as error:
@@ -59,6 +65,9 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
+    from ml_experiments.sweeps import force_group_overrides
+
+    sys.argv = force_group_overrides(sys.argv)
     main()
     # The process ends here: skip collecting torch's large heap at exit (about 3 s).
     gc.freeze()

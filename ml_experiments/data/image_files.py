@@ -33,6 +33,17 @@ def load_image(path: Path, shape: tuple[int, int, int], invert: str) -> torch.Te
     ink on white paper is inverted to match: always (`invert=always`), never
     (`invert=never`), or when it is grey and its border is mostly light (`invert=auto`).
     """
+    channels = shape[0]
+    tensor = read_pixels(path, shape).float() / 255
+    # Colour photos (CIFAR-10) are never inverted on a guess: only grey strokes are.
+    guess = invert == "auto" and channels == 1 and _border_mean(tensor) > 0.5
+    if invert == "always" or guess:
+        tensor = 1 - tensor
+    return tensor
+
+
+def read_pixels(path: Path, shape: tuple[int, int, int]) -> torch.Tensor:
+    """An image file as (C, H, W) uint8 pixels: grey or RGB as `shape` says, resized to it."""
     from PIL import Image, UnidentifiedImageError
 
     channels, height, width = shape
@@ -41,14 +52,9 @@ def load_image(path: Path, shape: tuple[int, int, int], invert: str) -> torch.Te
             image = image.convert("L" if channels == 1 else "RGB")
             image = image.resize((width, height), Image.Resampling.BILINEAR)
             pixels = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
-    except (UnidentifiedImageError, OSError) as error:
+    except (UnidentifiedImageError, OSError, ValueError) as error:
         raise DataError(f"cannot read {path} as an image: {error}") from error
-    tensor = pixels.reshape(height, width, channels).permute(2, 0, 1).float() / 255
-    # Colour photos (CIFAR-10) are never inverted on a guess: only grey strokes are.
-    guess = invert == "auto" and channels == 1 and _border_mean(tensor) > 0.5
-    if invert == "always" or guess:
-        tensor = 1 - tensor
-    return tensor
+    return pixels.reshape(height, width, channels).permute(2, 0, 1)
 
 
 def _border_mean(image: torch.Tensor) -> float:

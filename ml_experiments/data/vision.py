@@ -96,7 +96,7 @@ def load_torchvision_images(
             ]
         ]
     train = TensorSplit(train_images[train_rows], train_labels[train_rows])
-    mean, std = _channel_statistics(train.x)
+    mean, std = channel_statistics(train.x)
     channels, height, width = train.x.shape[1:]
     meta = DatasetMeta(
         name=name,
@@ -153,7 +153,7 @@ def _read(class_name: str, folder: str, root: str, download: bool, train: bool):
     return dataset.data.unsqueeze(1).contiguous(), dataset.targets.long()
 
 
-def _channel_statistics(images: torch.Tensor) -> tuple[list[float], list[float]]:
+def channel_statistics(images: torch.Tensor) -> tuple[list[float], list[float]]:
     """Per-channel mean and std of uint8 images, in [0, 1] units, in chunks to bound memory."""
     total = torch.zeros(images.shape[1], dtype=torch.float64)
     squares = torch.zeros_like(total)

@@ -21,7 +21,7 @@ class SklearnResult:
 
 
 def fit_and_test(estimator, data: DataBundle) -> SklearnResult:
-    estimator.fit(features(data, data.train), data.train.y.numpy())
+    estimator.fit(features(data, data.train), _targets(data, data.train))
     metrics = {"train/loss": _score(estimator, data, data.train)[0]["loss"]}
     val_metrics, _ = _score(estimator, data, data.val)
     test_metrics, test_outputs = _score(estimator, data, data.test)
@@ -38,24 +38,47 @@ def features(data: DataBundle, split: TensorSplit | TextSplit) -> np.ndarray:
     return data.prepare_batch(split.x, False).flatten(1).numpy()
 
 
+def _targets(data: DataBundle, split: TensorSplit | TextSplit) -> np.ndarray:
+    """Class names for a classifier, so the fitted model's own `predict` (as MLflow serves
+    it) answers with labels; numbers for a regressor."""
+    if data.meta.task != Task.classification:
+        return split.y.numpy()
+    return np.asarray(data.meta.class_names, dtype=object)[split.y.numpy()]
+
+
 def model_outputs(estimator, data: DataBundle, split: TensorSplit | TextSplit) -> torch.Tensor:
     """Predictions for regression; log-probabilities (the metrics' logits) for classification."""
     inputs = features(data, split)
     if data.meta.task != Task.classification:
         return torch.tensor(estimator.predict(inputs), dtype=torch.float32)
-    return class_log_probabilities(estimator, inputs)
+    return class_log_probabilities(estimator, inputs, data.meta.class_names)
 
 
-def class_log_probabilities(estimator, inputs) -> torch.Tensor:
-    """(examples, classes) log-probabilities of a fitted classifier."""
+def class_log_probabilities(estimator, inputs, class_names: list[str]) -> torch.Tensor:
+    """(examples, classes) log-probabilities of a fitted classifier, one column per class
+    in the order of `class_names` (a class missing from the training split: none)."""
     if hasattr(estimator, "predict_proba"):
         probabilities = np.clip(estimator.predict_proba(inputs), 1e-12, 1.0)
-        return torch.tensor(np.log(probabilities), dtype=torch.float32)
-    # A linear SVM has margins, not probabilities: their log-softmax ranks the same way.
-    margins = torch.tensor(estimator.decision_function(inputs), dtype=torch.float32)
-    if margins.ndim == 1:  # binary: one margin, positive for the second class
-        margins = torch.stack([-margins / 2, margins / 2], dim=1)
-    return torch.log_softmax(margins, dim=1)
+        scores = torch.tensor(np.log(probabilities), dtype=torch.float32)
+    else:
+        # A linear SVM has margins, not probabilities: their log-softmax ranks the same way.
+        margins = torch.tensor(estimator.decision_function(inputs), dtype=torch.float32)
+        if margins.ndim == 1:  # binary: one margin, positive for the second class
+            margins = torch.stack([-margins / 2, margins / 2], dim=1)
+        scores = torch.log_softmax(margins, dim=1)
+    return _in_class_order(scores, list(estimator.classes_), class_names)
+
+
+def _in_class_order(scores: torch.Tensor, fitted: list, class_names: list[str]) -> torch.Tensor:
+    """Columns rearranged from the estimator's `classes_` (sorted names, or the class
+    indices of models fitted before labels were names) to `class_names`' order."""
+    ordered = torch.full((len(scores), len(class_names)), np.log(1e-12), dtype=scores.dtype)
+    for index, name in enumerate(class_names):
+        for label in (name, index):
+            if label in fitted:
+                ordered[:, index] = scores[:, fitted.index(label)]
+                break
+    return ordered
 
 
 def _score(

@@ -35,13 +35,18 @@ def write_sweep(sweep: Sweep, sweep_dir: Path) -> None:
 
 def read_sweep(sweep_dir: Path) -> Sweep | None:
     """The sweep a job belongs to, or None when no parent run was opened for it."""
-    path = sweep_dir / SWEEP_FILE
-    if not path.is_file():
+    sweep = recorded_sweep(sweep_dir)
+    if sweep is None:
         log.warning(
             "no %s in %s: this job's run is not nested under a parent", SWEEP_FILE, sweep_dir
         )
-        return None
-    return Sweep(**json.loads(path.read_text()))
+    return sweep
+
+
+def recorded_sweep(sweep_dir: Path) -> Sweep | None:
+    """The sweep recorded in `sweep_dir` (by this multirun or an earlier one), if any."""
+    path = sweep_dir / SWEEP_FILE
+    return Sweep(**json.loads(path.read_text())) if path.is_file() else None
 
 
 def child_run_name(job_number: int, overrides: list[str], keys: list[str]) -> str:

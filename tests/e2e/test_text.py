@@ -44,7 +44,7 @@ def test_fake_news_tfidf_trains_and_its_saved_model_reads_raw_text(
     predicted = model.predict(
         ["<p>SHOCKING secret EXPOSED: https://example.com</p>", "Senate committee budget vote"]
     )
-    assert predicted.tolist() == [1, 0]  # unreliable, reliable
+    assert predicted.tolist() == ["unreliable", "reliable"]  # labels, not class indices
     # The vocabulary is the training split's: the cleaner lowercased it and dropped markup.
     vocabulary = model.named_steps["words"].vocabulary_
     assert "shocking" in vocabulary and "<p>" not in vocabulary

@@ -17,12 +17,7 @@ import pytest
 from tests.helpers.running import PROJECT_ROOT, sweep_runs
 
 CHROMIUM = Path("/usr/bin/chromium")
-
-
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-
-
-SCREENSHOTS = PROJECT_ROOT / "outputs" / "test_artifacts"
 
 
 def free_port() -> int:
@@ -112,7 +107,7 @@ def page_text(driver) -> str:
 
 @pytest.mark.slow
 def test_the_ui_shows_the_sweep_its_children_and_their_metrics(
-    grid_sweep, store, mlflow_ui, browser
+    grid_sweep, store, mlflow_ui, browser, test_artifacts
 ):
     from selenium.webdriver.common.by import By
 
@@ -126,8 +121,7 @@ def test_the_ui_shows_the_sweep_its_children_and_their_metrics(
     row.find_element(By.TAG_NAME, "button").click()
     names = [child.info.run_name for child in children]
     wait_until(lambda: all(name in page_text(browser) for name in names), 30, "the child runs")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    browser.save_screenshot(str(SCREENSHOTS / "mlflow_ui_sweep.png"))
+    browser.save_screenshot(str(test_artifacts / "mlflow_ui_sweep.png"))
 
     best = next(child for child in children if child.info.run_id == parent.data.tags["best_run_id"])
     browser.get(f"{mlflow_ui}/#/experiments/{experiment}/runs/{best.info.run_id}")
@@ -135,4 +129,4 @@ def test_the_ui_shows_the_sweep_its_children_and_their_metrics(
     shown = page_text(browser)
     assert best.info.run_name in shown
     assert f"{best.data.metrics['best/val/rmse']:.6}"[:6] in shown
-    browser.save_screenshot(str(SCREENSHOTS / "mlflow_ui_best_run.png"))
+    browser.save_screenshot(str(test_artifacts / "mlflow_ui_best_run.png"))

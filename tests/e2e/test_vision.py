@@ -8,6 +8,7 @@ import csv
 import pytest
 from PIL import ImageOps
 
+from tests.helpers.data_files import write_image_folder
 from tests.helpers.running import run_module
 
 SMALL = ["dataset.train_subset=600", "dataset.val_size=200", "dataset.test_subset=300"]
@@ -103,6 +104,7 @@ def test_predict_reads_png_and_jpeg_of_any_size_and_polarity(
         image.resize((64, 64)).save(folder / f"light_on_dark_{index}.png")
         ImageOps.invert(image).convert("RGB").save(folder / f"dark_on_light_{index}.jpg")
         labels[f"light_on_dark_{index}.png"] = labels[f"dark_on_light_{index}.jpg"] = label
+    (folder / "notes.png").write_text("not an image: skipped, the others still predicted")
     result = run_module(
         "predict", [f"run_id={run.info.run_id}", f"inputs={folder}"], store, shared_data, tmp_path
     )
@@ -110,6 +112,7 @@ def test_predict_reads_png_and_jpeg_of_any_size_and_polarity(
     assert len(rows) == 12 and "top" in rows[0]
     correct = sum(row["prediction"] == str(labels[row["input"].rsplit("/", 1)[1]]) for row in rows)
     assert correct >= 10, result.output
+    assert f"skipped: cannot read {folder / 'notes.png'} as an image" in result.output
 
 
 def test_load_errors_are_clear(train, store, shared_data, mnist_run, tmp_path):
@@ -134,6 +137,7 @@ def test_load_errors_are_clear(train, store, shared_data, mnist_run, tmp_path):
         expect_success=False,
     )
     assert f"cannot read {broken} as an image" in unreadable.output
+    assert "none of the 1 files could be read as an image" in unreadable.output
     train("name=vision_no_model", "debug=fast")
     bare = store.only_run("vision_no_model")
     no_model = run_module(
@@ -147,3 +151,32 @@ def test_load_errors_are_clear(train, store, shared_data, mnist_run, tmp_path):
     assert f"run {bare.info.run_id} has no logged model" in no_model.output
     for output in (missing.output, unreadable.output, no_model.output):
         assert "Traceback" not in output
+
+
+def test_a_users_image_folder_trains_and_predicts_through_the_entry_point(
+    train, store, shared_data, tmp_path
+):
+    root = write_image_folder(tmp_path / "photos", per_class=20)
+    train(
+        "dataset=image_folder",
+        f"dataset.root={root}",
+        "dataset.size=16",
+        "model=simple_cnn",
+        "model.channels=[8]",
+        "trainer.max_epochs=8",
+        "trainer.batch_size=8",
+        "name=image_folder_run",
+    )
+    run = store.only_run("image_folder_run")
+    assert run.info.status == "FINISHED"
+    assert run.data.params["data/unreadable_files_skipped"] == "2"
+    assert run.data.metrics["test/acc"] >= 0.9  # light and dark squares
+    figures = {item.path for item in store.client().list_artifacts(run.info.run_id, "figures")}
+    assert "figures/test_predictions.png" in figures
+    result = run_module(
+        "predict", [f"run_id={run.info.run_id}", f"inputs={root / 'dark'}"], store, shared_data,
+        tmp_path,
+    )  # fmt: skip
+    rows = list(csv.DictReader(next(tmp_path.rglob("predictions.csv")).open()))
+    assert sum(row["prediction"] == "dark" for row in rows) >= 18, result.output
+    assert "skipped: cannot read" in result.output

@@ -78,3 +78,27 @@ def text_bundle(train: list[str], val: list[str], test: list[str]) -> DataBundle
 
     meta = DatasetMeta("toy", Task.classification, (), ["a", "b"], modality=Modality.text)
     return DataBundle(split(train), split(val), split(test), meta)
+
+
+def write_image_folder(root: Path, per_class: int = 12, layout: str = "flat") -> Path:
+    """Two classes in torchvision's ImageFolder layout, as real PNG and JPEG files of
+    varied sizes and modes: 'bright' (a light square on dark) and 'dark' (the reverse).
+    `layout="split"` puts them under train/ and test/; every class folder also holds one
+    file that is not an image."""
+    from PIL import Image, ImageDraw
+
+    folders = {"flat": {"": per_class}, "split": {"train": per_class, "test": per_class // 2}}
+    for split, count in folders[layout].items():
+        for name, (background, square) in {"bright": (20, 230), "dark": (230, 20)}.items():
+            folder = root / split / name
+            folder.mkdir(parents=True)
+            for index in range(count):
+                side = 20 + 4 * (index % 5)
+                image = Image.new("L", (side, side + index % 3), background)
+                ImageDraw.Draw(image).rectangle(
+                    [side // 4, side // 4, side // 2, side // 2], square
+                )
+                suffix, mode = (".png", "L") if index % 2 else (".jpg", "RGB")
+                image.convert(mode).save(folder / f"{name}_{index}{suffix}")
+            (folder / "broken.png").write_text("not an image")
+    return root

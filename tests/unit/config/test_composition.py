@@ -19,6 +19,7 @@ from ml_experiments.engine import runtime
 from ml_experiments.engine.schedules import build_schedule
 from ml_experiments.errors import ConfigError
 from ml_experiments.models.factory import build_for_data
+from tests.helpers.data_files import write_image_folder
 from tests.helpers.running import PROJECT_ROOT
 
 CONF = PROJECT_ROOT / "conf"
@@ -73,6 +74,8 @@ def test_dataset_option_builds(option, shared_data, tmp_path):
         rows = "1,red,10\n2,blue,20\n3,red,30\n4,,41\n5,blue,52\n" * 4
         csv.write_text("size,colour,price\n" + rows)
         overrides += [f"dataset.path={csv}", "dataset.target=price"]
+    if option == "image_folder":
+        overrides.append(f"dataset.root={write_image_folder(tmp_path / 'images')}")
     cfg = compose_config(overrides, data_dir=shared_data)
     check_config(cfg)
     data = build(cfg.dataset, drop=(), seed=cfg.seed)
