@@ -18,13 +18,12 @@ import logging
 import shutil
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from ml_experiments import paths
-from ml_experiments.config.build import key_value_options
+from ml_experiments.config.build import StoreOptions, key_value_options
 from ml_experiments.errors import ConfigError, exit_on_user_error
 from ml_experiments.reporting.leaderboard import (
     better,
@@ -43,12 +42,7 @@ MAX_CELL = 40  # characters of one printed cell
 
 
 @dataclass
-class PathsOptions:
-    outputs_dir: str = str(paths.DEFAULT_OUTPUTS_DIR)  # results go to <outputs_dir>/compare/
-
-
-@dataclass
-class CompareOptions:
+class CompareOptions(StoreOptions):
     """`key=value` arguments: which runs to rank, by what, and where to save the result."""
 
     experiment: str | None = None  # an MLflow experiment name
@@ -56,8 +50,6 @@ class CompareOptions:
     metric: str | None = None  # default: the runs' optimized_metric
     top: int = 20  # rows printed; the saved files hold every run
     max_runs: int = 1000
-    paths: PathsOptions = field(default_factory=PathsOptions)
-    tracking_uri: str | None = None  # default: MLFLOW_TRACKING_URI, else <outputs_dir>/mlflow.db
 
 
 def main(arguments: list[str]) -> None:
@@ -69,10 +61,7 @@ def main(arguments: list[str]) -> None:
 
 
 def parse_options(arguments: list[str]) -> CompareOptions:
-    options = key_value_options(CompareOptions, arguments, verbatim=("parent",))
-    if options.tracking_uri is None:
-        options.tracking_uri = paths.default_tracking_uri(options.paths.outputs_dir)
-    return options
+    return key_value_options(CompareOptions, arguments, verbatim=("parent",))
 
 
 def compare(cfg: CompareOptions, output_dir: Path) -> pd.DataFrame:

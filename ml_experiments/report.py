@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ml_experiments import paths
-from ml_experiments.config.build import key_value_options
+from ml_experiments.config.build import StoreOptions, key_value_options
 from ml_experiments.errors import ConfigError, exit_on_user_error
 from ml_experiments.reporting import reports
 from ml_experiments.tracking import report_runs, store
@@ -26,12 +26,7 @@ log = logging.getLogger("ml_experiments.report")
 
 
 @dataclass
-class PathsOptions:
-    outputs_dir: str = str(paths.DEFAULT_OUTPUTS_DIR)  # reports go to <outputs_dir>/reports/
-
-
-@dataclass
-class ReportOptions:
+class ReportOptions(StoreOptions):
     """`key=value` arguments: what to report on (exactly one of parent, experiment, run,
     portfolio), by which metric, and where the store and the outputs are."""
 
@@ -41,8 +36,6 @@ class ReportOptions:
     portfolio: bool = False  # an index of every report written so far
     metric: str | None = None  # default: the runs' optimized_metric
     max_runs: int = 1000
-    paths: PathsOptions = field(default_factory=PathsOptions)
-    tracking_uri: str | None = None  # default: MLFLOW_TRACKING_URI, else <outputs_dir>/mlflow.db
 
 
 def main(arguments: list[str]) -> None:
@@ -65,8 +58,6 @@ def parse_options(arguments: list[str]) -> ReportOptions:
             "name one thing to report: parent=<sweep run id>, experiment=<name>, "
             f"run=<run id> or portfolio=true (got {', '.join(chosen) or 'none'})."
         )
-    if options.tracking_uri is None:
-        options.tracking_uri = paths.default_tracking_uri(options.paths.outputs_dir)
     return options
 
 

@@ -1,11 +1,13 @@
 """Turn a config node with a `_target_` into an object."""
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from ml_experiments import paths
 from ml_experiments.errors import ConfigError
 
 # Keys that describe a component for people and logs, not arguments of its constructor.
@@ -62,3 +64,21 @@ def key_value_options(schema: type, arguments: list[str], verbatim: tuple[str, .
         if key in verbatim:
             setattr(options, key, value)
     return options
+
+
+@dataclass
+class OutputsPaths:
+    outputs_dir: str = str(paths.DEFAULT_OUTPUTS_DIR)
+
+
+@dataclass
+class StoreOptions:
+    """The `key=value` options every command reading the store takes: the outputs folder
+    and the store, MLFLOW_TRACKING_URI or else <outputs_dir>/mlflow.db by default."""
+
+    paths: OutputsPaths = field(default_factory=OutputsPaths)
+    tracking_uri: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.tracking_uri is None:
+            self.tracking_uri = paths.default_tracking_uri(self.paths.outputs_dir)
