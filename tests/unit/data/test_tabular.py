@@ -25,20 +25,21 @@ def write_houses(path, rows: int = 50) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+# The CSV loaders' options that these tests leave at their defaults.
+CSV_DEFAULTS = dict(
+    task="regression",
+    drop_columns=[],
+    numeric_imputer="median",
+    separator=",",
+    na_values=[],
+    encoding="utf-8",
+    seed=0,
+    **SPLITS,
+)
+
+
 def load_houses(path, **overrides):
-    options = dict(
-        name="houses",
-        path=str(path),
-        target="price",
-        task="regression",
-        drop_columns=[],
-        numeric_imputer="median",
-        separator=",",
-        na_values=[],
-        encoding="utf-8",
-        seed=0,
-        **SPLITS,
-    )
+    options = dict(name="houses", path=str(path), target="price", **CSV_DEFAULTS)
     return load_csv(**(options | overrides))
 
 
@@ -109,20 +110,7 @@ def test_missing_file_and_single_class_are_clear_errors(tmp_path):
 def test_boston_without_file_or_download_says_where_it_looked(tmp_path):
     path = tmp_path / "boston" / "boston.csv"
     with pytest.raises(DataError, match=f"not found at {path}"):
-        load_boston(
-            name="boston",
-            path=str(path),
-            target="MEDV",
-            task="regression",
-            drop_columns=[],
-            numeric_imputer="median",
-            separator=",",
-            na_values=[],
-            encoding="utf-8",
-            download=False,
-            seed=0,
-            **SPLITS,
-        )
+        load_boston(name="boston", path=str(path), target="MEDV", download=False, **CSV_DEFAULTS)
 
 
 def test_real_boston_has_506_rows_and_13_features(shared_data):
