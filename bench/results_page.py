@@ -18,7 +18,17 @@ INDEX = Path("bench/RESULTS.md")
 RESULTS = Path("bench/results")
 # The curriculum's stages first, then the framework's own measurements. A result file
 # not named here comes after these, by name.
-ORDER = ["mnist", "fashion_mnist", "text", "rnn", "transfer", "overhead", "pipeline", "sweep"]
+ORDER = [
+    "mnist",
+    "fashion_mnist",
+    "text",
+    "rnn",
+    "transfer",
+    "overhead",
+    "pipeline",
+    "sweep",
+    "model_saving",
+]
 
 LINK = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)(\))")
 FENCE = re.compile(r"^\s*(```|~~~)")

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ml_experiments import paths
 from ml_experiments.config.build import StoreOptions, key_value_options
 from ml_experiments.errors import ConfigError, exit_on_user_error
 from ml_experiments.reporting.leaderboard import (
@@ -67,6 +68,7 @@ def parse_options(arguments: list[str]) -> CompareOptions:
 def compare(cfg: CompareOptions, output_dir: Path) -> pd.DataFrame:
     import mlflow
 
+    paths.check_tracking_uri(cfg.tracking_uri)
     mlflow.set_tracking_uri(cfg.tracking_uri)
     client = mlflow.MlflowClient()
     if cfg.parent:

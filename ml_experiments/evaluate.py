@@ -7,6 +7,7 @@ and split), and prints the metrics of the test (or validation) split.
 
 import json
 import logging
+import sys
 from pathlib import Path
 
 import hydra
@@ -42,12 +43,13 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     from ml_experiments.models.protocols import ReadsText
     from ml_experiments.tracking.loading import load_trained
 
-    trained = load_trained(cfg.run_id, cfg.checkpoint, cfg.tracking_uri)
+    trained = load_trained(cfg.run_id, cfg.checkpoint, cfg.tracking_uri, cfg.model_uri)
     run_config = trained.config
     run_config.paths.data_dir = cfg.paths.data_dir  # the data as it is found here and now
     run_config.paths.run_dir = cfg.paths.run_dir
     data = build(run_config.dataset, drop=(), seed=run_config.seed)
-    split = data.test if cfg.split == "test" else data.val
+    _check_same_data(trained, data, cfg.allow_changed_data)
+    split = getattr(data, cfg.split)
     task = trained.meta.task
     if isinstance(trained.model, ReadsText):  # a PyTorch text model: its own vocabulary
         split = TensorSplit(trained.model.tokenizer.encode(split.texts), split.y)
@@ -60,5 +62,36 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     return {f"{cfg.split}/{name}": value for name, value in metrics.items()}
 
 
+def _check_same_data(trained, data, allow_changed: bool) -> None:
+    """Refuse data that differs from what the model was trained and tested on: its test
+    split would hold other examples, maybe ones it was trained on."""
+    from ml_experiments.data.fingerprint import fingerprint, recorded
+    from ml_experiments.errors import DataError
+
+    then = recorded(trained.meta)
+    if then is None:
+        log.warning(
+            "%s recorded no digest of its data: cannot check it is unchanged", trained.source
+        )
+        return
+    changes = fingerprint(data).differences(then)
+    if not changes:
+        return
+    what = f"the data of {data.meta.name} changed since {trained.source} was trained: " + "; ".join(
+        changes
+    )
+    if not allow_changed:
+        raise DataError(
+            f"{what}. Evaluate on the data it was trained on, or pass "
+            "allow_changed_data=true to evaluate on the data as it is now."
+        )
+    log.warning("%s (allow_changed_data=true: evaluating on it anyway)", what)
+
+
 if __name__ == "__main__":
+    from ml_experiments.config.suggestions import report_misspellings
+    from ml_experiments.tracking.registry import model_argument_renamed
+
+    sys.argv = model_argument_renamed(sys.argv)
+    report_misspellings()
     main()

@@ -15,16 +15,17 @@ from omegaconf import DictConfig, OmegaConf
 from ml_experiments.config.build import build
 from ml_experiments.config.rules import check_config, check_metric_names
 from ml_experiments.config.schemas import Modality
-from ml_experiments.data import DataBundle
-from ml_experiments.engine import checkpoint, runtime
+from ml_experiments.data import DataBundle, fingerprint
+from ml_experiments.engine import checkpoint, runtime, sanity
 from ml_experiments.engine.checkpoint import ResumePoint
 from ml_experiments.engine.loop import FitResult
 from ml_experiments.engine.setup import build_trainer
 from ml_experiments.engine.sklearn_fit import features, fit_and_test
 from ml_experiments.models.factory import build_for_data
-from ml_experiments.models.protocols import LoadsPretrained
+from ml_experiments.models.protocols import LoadsPretrained, ReadsText
 from ml_experiments.reporting.run_report import EvaluatedSplit, run_report
-from ml_experiments.tracking import store
+from ml_experiments.tracking import registry, store
+from ml_experiments.tracking.datasets import split_datasets
 from ml_experiments.tracking.logger import RunLogger
 from ml_experiments.tracking.run import RunContext, tracked_run
 
@@ -41,6 +42,8 @@ def run(cfg: DictConfig, context: RunContext) -> float:
 
     with tracked_run(cfg, context, resume_run_id=resume.run_id if resume else None) as run_logger:
         data = build(cfg.dataset, drop=(), seed=cfg.seed)
+        recorded = fingerprint.fingerprint(data)
+        data = fingerprint.stamped(data, recorded).with_target_scale()
         data, model = build_for_data(cfg.model, data)
         if resume is None and isinstance(model, LoadsPretrained) and model.weights:
             # Transfer; a resumed run has its weights already. The store is open by now.
@@ -50,12 +53,29 @@ def run(cfg: DictConfig, context: RunContext) -> float:
         if resume is None:
             run_logger.log_params(_data_params(data))
             run_logger.log_dict(data.meta.to_dict(), "dataset_meta.json")
+            run_logger.log_datasets(split_datasets(data.meta, cfg.dataset, recorded))
         if trains_with_torch:
-            metrics = _train_torch(cfg, model, data, device, run_logger, resume)
+            metrics, history = _train_torch(cfg, model, data, device, run_logger, resume)
         else:
-            metrics = _train_sklearn(cfg, model, data, run_logger)
+            metrics, history = _train_sklearn(cfg, model, data, run_logger), None
         log.info("results: %s", " ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
+        _compare_with_baseline(data, metrics, history, run_logger)
+        # A sweep that registers its best leaves its jobs to the parent (sweeps.py).
+        if cfg.logger.register_as and not (context.sweep and cfg.logger.register_best):
+            registry.register(run_logger.model_id, cfg.logger.register_as)
         return metrics[cfg.optimized_metric]
+
+
+def _compare_with_baseline(data: DataBundle, metrics: dict, history, run_logger) -> None:
+    """Log the trivial baseline's test metrics; warn (last lines, `warning` tag) when the
+    run is no better than it or stopped while its loss still fell steeply."""
+    baseline = sanity.baseline_metrics(data)
+    run_logger.log_metrics(baseline, step=0)
+    warnings = sanity.result_warnings(data.meta.task, metrics | baseline, history)
+    for warning in warnings:
+        log.warning(warning.message)
+    if warnings:
+        run_logger.set_tag("warning", ",".join(warning.tag for warning in warnings))
 
 
 def _resume_point(cfg: DictConfig) -> ResumePoint:
@@ -67,7 +87,9 @@ def _resume_point(cfg: DictConfig) -> ResumePoint:
     return checkpoint.resume_point(path, current)
 
 
-def _train_torch(cfg, model, data: DataBundle, device, run_logger: RunLogger, resume) -> dict:
+def _train_torch(
+    cfg, model, data: DataBundle, device, run_logger: RunLogger, resume
+) -> tuple[dict, dict]:
     trainer = build_trainer(
         cfg, model, data, device, run_logger.log_metrics, run_logger.run_id, resume
     )
@@ -79,30 +101,33 @@ def _train_torch(cfg, model, data: DataBundle, device, run_logger: RunLogger, re
     # epoch's. best/val/* records the latter, so the UI and sweepers agree.
     summary = {"best_epoch": float(result.state.best_epoch)} | result.test_metrics
     summary |= {f"best/{key}": value for key, value in at_best.items() if key.startswith("val/")}
-    run_logger.log_metrics(summary, result.state.epoch)
     _log_torch_artifacts(cfg, trainer.data, result, run_logger)
-    return at_best | summary
+    run_logger.log_metrics(summary, result.state.epoch)  # after the model: linked to it
+    return at_best | summary, result.state.history
 
 
 def _log_torch_artifacts(cfg, data: DataBundle, result: FitResult, run_logger: RunLogger):
+    if cfg.logger.log_model:
+        example = data.prepare_batch(data.test.x[:5], False)
+        model = result.model
+        tokenizer = model.tokenizer.state_dict() if isinstance(model, ReadsText) else None
+        run_logger.log_torch_model(model, example.cpu().numpy(), tokenizer)
+    if cfg.logger.log_checkpoint and result.best_checkpoint is not None:
+        run_logger.log_artifact(result.best_checkpoint, "checkpoints")
     results = _evaluated_test_split(data, result.test_outputs)
     report = run_report(results, result.state.history, cfg.logger.log_figures)
     run_logger.log_report(report, step=result.state.epoch)
-    if cfg.logger.log_checkpoint and result.best_checkpoint is not None:
-        run_logger.log_artifact(result.best_checkpoint, "checkpoints")
-    if cfg.logger.log_model:
-        example = data.prepare_batch(data.test.x[:5], False)
-        run_logger.log_torch_model(result.model, example.cpu().numpy())
 
 
 def _train_sklearn(cfg, estimator, data: DataBundle, run_logger: RunLogger) -> dict:
     result = fit_and_test(estimator, data)
+    if cfg.logger.log_model:  # first, so the test metrics are linked to it
+        run_logger.log_sklearn_model(result.estimator, features(data, data.test)[:5])
+    run_logger.log_params(result.params)
     run_logger.log_metrics(result.metrics, 0)
     test_split = _evaluated_test_split(data, result.test_outputs)
     report = run_report(test_split, None, cfg.logger.log_figures)
     run_logger.log_report(report, step=0)
-    if cfg.logger.log_model:
-        run_logger.log_sklearn_model(result.estimator, features(data, data.test)[:5])
     return result.metrics
 
 
@@ -132,5 +157,6 @@ def _data_params(data: DataBundle) -> dict:
         "data/train_rows": len(data.train),
         "data/val_rows": len(data.val),
         "data/test_rows": len(data.test),
+        "data/digest": meta.data_digest,
     }
     return params | {f"data/{key}": value for key, value in data.summary.items()}

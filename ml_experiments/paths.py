@@ -12,6 +12,9 @@ import os
 import re
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from ml_experiments.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUTS_DIR = PROJECT_ROOT / "outputs"
@@ -23,7 +26,43 @@ def default_tracking_uri(outputs_dir: str | Path = DEFAULT_OUTPUTS_DIR) -> str:
     """The store runs log to: MLFLOW_TRACKING_URI, else `<outputs_dir>/mlflow.db` (absolute,
     so the store is the same whatever the working directory)."""
     local = f"{SQLITE_PREFIX}{Path(outputs_dir).resolve()}/mlflow.db"
-    return os.environ.get(TRACKING_URI_VARIABLE, local)
+    return os.environ.get(TRACKING_URI_VARIABLE) or local  # set but empty counts as unset
+
+
+def check_tracking_uri(tracking_uri: str) -> None:
+    """Refuse a plain path (or file: URI) as the store: MLflow 3 reads one as its old file
+    store and refuses it with a traceback; say which URI to write instead."""
+    parts = urlsplit(tracking_uri)
+    if parts.scheme not in ("", "file") or is_tracking_server(tracking_uri):
+        return
+    path = Path(parts.path if parts.scheme == "file" else tracking_uri).expanduser().resolve()
+    sqlite_uri = f"{SQLITE_PREFIX}{_database_file(path)}"
+    raise ConfigError(
+        f"{_named(tracking_uri)} is a plain path, which MLflow 3 refuses as its retired file "
+        f"store; use {sqlite_uri} (a SQLite file) or http://host:port (a server)."
+        + _migration_hint(path, sqlite_uri)
+    )
+
+
+def _database_file(path: Path) -> Path:
+    """A file, or a name with a suffix (mlflow.db), is the database; anything else a folder."""
+    return path if path.is_file() or path.suffix else path / "mlflow.db"
+
+
+def _migration_hint(path: Path, sqlite_uri: str) -> str:
+    if not any(path.glob("*/meta.yaml")):  # each experiment folder of a file store has one
+        return ""
+    return (
+        f" {path} holds MLflow's old file store: copy its runs into the SQLite file first "
+        f"with `mlflow migrate-filestore --source {path} --target {sqlite_uri}`."
+    )
+
+
+def _named(tracking_uri: str) -> str:
+    """The URI as the user set it: most often through the environment."""
+    if os.environ.get(TRACKING_URI_VARIABLE) == tracking_uri:
+        return f"{TRACKING_URI_VARIABLE}={tracking_uri}"
+    return f"the MLflow tracking URI {tracking_uri}"
 
 
 def is_tracking_server(tracking_uri: str) -> bool:

@@ -23,7 +23,7 @@ from omegaconf import DictConfig
 
 from ml_experiments.config import register_configs
 from ml_experiments.config.schemas import Modality
-from ml_experiments.errors import UserError, exit_on_user_error
+from ml_experiments.errors import DataError, UserError, exit_on_user_error
 
 register_configs()
 log = logging.getLogger("ml_experiments.predict")
@@ -51,11 +51,11 @@ def main(cfg: DictConfig) -> list[dict]:
 def predict(cfg: DictConfig) -> list[dict]:
     from ml_experiments.tracking.loading import load_trained
 
-    if (cfg.inputs is None) == (cfg.text is None):
-        raise UserError('give exactly one of inputs=<file or folder> or text="<a text>"')
-    trained = load_trained(cfg.run_id, cfg.checkpoint, cfg.tracking_uri)
+    _check_arguments(cfg)
+    trained = load_trained(cfg.run_id, cfg.checkpoint, cfg.tracking_uri, cfg.model_uri)
     if _reads_text(trained):
-        names, probabilities = _text_probabilities(trained, cfg)
+        texts = [cfg.text] if cfg.text is not None else read_texts(Path(cfg.inputs))
+        names, probabilities = _text_probabilities(trained, texts, cfg.batch_size)
     else:
         names, probabilities = _image_probabilities(trained, cfg)
     class_names = trained.meta.class_names
@@ -75,28 +75,66 @@ def predict(cfg: DictConfig) -> list[dict]:
     ]
 
 
+def _check_arguments(cfg: DictConfig) -> None:
+    if (cfg.inputs is None) == (cfg.text is None):
+        raise UserError('give exactly one of inputs=<file or folder> or text="<a text>"')
+    if cfg.text is not None and not cfg.text.strip():
+        # Training drops empty texts: a prediction for one would mean nothing.
+        raise UserError(
+            f"text={cfg.text!r} holds no words: give the text to classify, "
+            'text="<a text>", or inputs=<file> with one text per line'
+        )
+
+
 def _reads_text(trained) -> bool:
     return trained.meta.modality == Modality.text
 
 
-def _text_probabilities(trained, cfg: DictConfig):
+def read_texts(path: Path) -> list[str]:
+    """The texts of `inputs=<file>`, one a line. Blank lines are skipped, as training drops
+    empty texts; a file with no text, or not a text file at all, is refused."""
+    if not path.is_file():
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise DataError(f"inputs={path} {what}: for text, give a file with one text per line")
+    lines = _decoded(path.read_bytes(), path).splitlines()
+    texts = [line for line in lines if line.strip()]
+    if not texts:
+        raise DataError(
+            f"inputs={path} holds no text (it is empty or all its lines are blank): "
+            "give one text per line"
+        )
+    if len(texts) < len(lines):
+        log.info("skipped %d blank lines of inputs=%s", len(lines) - len(texts), path)
+    return texts
+
+
+def _decoded(data: bytes, path: Path) -> str:
+    """The file's bytes as text, without the byte-order mark some editors write first."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _not_text(path, data, error.start) from error
+    if "\x00" in text:  # valid UTF-8, but only binary files (images, models) hold a NUL
+        raise _not_text(path, data, data.index(b"\x00"))
+    return text.removeprefix("\ufeff")
+
+
+def _not_text(path: Path, data: bytes, offset: int) -> DataError:
+    return DataError(
+        f"inputs={path} is not a UTF-8 text file (byte {offset} is 0x{data[offset]:02x}); "
+        "this model reads text: give a file with one text per line, saved as UTF-8"
+    )
+
+
+def _text_probabilities(trained, texts: list[str], batch_size: int):
     import torch
 
     from ml_experiments.engine.sklearn_fit import class_log_probabilities
     from ml_experiments.models.protocols import ReadsText
 
-    if cfg.text is not None:
-        texts = [cfg.text]
-    else:
-        path = Path(cfg.inputs)
-        if not path.is_file():
-            raise UserError(
-                f"inputs={path}: no such file. For text, give a file with one text per line."
-            )
-        texts = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     if isinstance(trained.model, ReadsText):
         # A transformer's attention grows with the square of the length: keep batches small.
-        size = min(cfg.batch_size, TEXT_BATCH_SIZE)
+        size = min(batch_size, TEXT_BATCH_SIZE)
         chunks = [
             trained.model.predict_texts(texts[start : start + size])
             for start in range(0, len(texts), size)
@@ -109,8 +147,6 @@ def _image_probabilities(trained, cfg: DictConfig):
     import torch
     import torch.nn.functional as F
 
-    from ml_experiments.data.image_files import find_images
-
     meta = trained.meta
     if meta.modality != Modality.image or not isinstance(trained.model, torch.nn.Module):
         raise UserError(
@@ -121,7 +157,7 @@ def _image_probabilities(trained, cfg: DictConfig):
         raise UserError(f"{trained.source} classifies images: give inputs=<image file or folder>.")
     # As in training: at the size the images were kept at, then resized like every batch.
     shape = meta.stored_shape or meta.input_shape
-    files, images = _readable_images(find_images(cfg.inputs), shape, cfg.invert.value)
+    files, images = _readable_images(cfg.inputs, shape, cfg.invert.value)
     images = torch.stack(images)
     if shape != meta.input_shape:
         images = F.interpolate(images, size=meta.input_shape[1:], mode="bilinear", antialias=False)
@@ -132,12 +168,12 @@ def _image_probabilities(trained, cfg: DictConfig):
     return [str(path) for path in files], probabilities
 
 
-def _readable_images(files: list[Path], shape, invert: str):
-    """The files that read as images, and those images; each unreadable one is named with
-    its reason, and only a folder with none readable is an error."""
-    from ml_experiments.data.image_files import load_image
-    from ml_experiments.errors import DataError
+def _readable_images(inputs: str, shape, invert: str):
+    """The files of `inputs` that read as images, and those images; each unreadable one is
+    named with its reason, and only a folder with none readable is an error."""
+    from ml_experiments.data.image_files import find_images, load_image
 
+    files = find_images(inputs)
     readable, images, problems = [], [], []
     for path in files:
         try:
@@ -148,7 +184,10 @@ def _readable_images(files: list[Path], shape, invert: str):
     for problem in problems:
         log.warning("skipped: %s", problem)
     if not readable:
-        raise UserError(f"none of the {len(files)} files could be read as an image")
+        raise DataError(
+            f"none of the {len(files)} files could be read as an image (inputs={inputs}, each "
+            "named above): give image files, such as PNG or JPEG"
+        )
     return readable, images
 
 
@@ -176,5 +215,9 @@ def quote_text_argument(arguments: list[str]) -> list[str]:
 
 
 if __name__ == "__main__":
-    sys.argv = quote_text_argument(sys.argv)
+    from ml_experiments.config.suggestions import report_misspellings
+    from ml_experiments.tracking.registry import model_argument_renamed
+
+    sys.argv = model_argument_renamed(quote_text_argument(sys.argv))
+    report_misspellings()
     main()

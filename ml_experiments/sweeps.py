@@ -168,8 +168,16 @@ def start_parent_run(config: DictConfig) -> Sweep:
             "git_commit": store.git_commit(),
         },
     )
+    register_best_as = None
+    if config.logger.register_best:
+        register_best_as = config.logger.register_as or paths.safe_folder_name(config.name)
     sweep = Sweep(
-        parent.info.run_id, experiment_id, tracking_uri, keys, str(config.optimized_metric)
+        parent.info.run_id,
+        experiment_id,
+        tracking_uri,
+        keys,
+        str(config.optimized_metric),
+        register_best_as,
     )
     write_sweep(sweep, sweep_dir)
     log.info("sweep parent run %s; each job nests its run under it", sweep.parent_run_id)
@@ -316,8 +324,19 @@ def _log_ranking(client, sweep: Sweep, runs, metric: str, folder: str, single: b
     if single:
         client.set_tag(sweep.parent_run_id, "best_run_id", best["run_id"])
         client.set_tag(sweep.parent_run_id, "best_run", best["run"])
+        if sweep.register_best_as:
+            _register_best(client, sweep, best["run_id"])
     client.log_metric(sweep.parent_run_id, f"best/{metric}", float(best[metric]))
     log.info("best of %d runs: %s, %s = %.4g", len(contenders), best["run"], metric, best[metric])
+
+
+def _register_best(client, sweep: Sweep, run_id: str) -> None:
+    """The best run's model as a new version of the registered model, aliased champion."""
+    from ml_experiments.tracking import registry
+
+    models = client.get_run(run_id).outputs.model_outputs
+    version = registry.register(models[-1].model_id, sweep.register_best_as, registry.CHAMPION)
+    client.set_tag(sweep.parent_run_id, "champion", f"{sweep.register_best_as}/{version}")
 
 
 def _report_failures(client, sweep: Sweep, runs, jobs: int) -> None:

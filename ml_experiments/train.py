@@ -65,9 +65,11 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
+    from ml_experiments.config.suggestions import report_misspellings
     from ml_experiments.sweeps import force_group_overrides
 
     sys.argv = force_group_overrides(sys.argv)
+    report_misspellings()
     main()
     # The process ends here: skip collecting torch's large heap at exit (about 3 s).
     gc.freeze()

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from ml_experiments import paths
+from ml_experiments.errors import ConfigError
 
 HOST = "127.0.0.1"
 
@@ -43,6 +44,10 @@ def main() -> None:
     parser.add_argument("--outputs-dir", type=Path, default=paths.DEFAULT_OUTPUTS_DIR)
     args = parser.parse_args()
     uri = paths.default_tracking_uri(args.outputs_dir)
+    try:
+        paths.check_tracking_uri(uri)
+    except ConfigError as error:
+        sys.exit(f"error: {error}")
     if paths.is_tracking_server(uri):
         sys.exit(f"error: MLFLOW_TRACKING_URI={uri} is a tracking server: open it in a browser.")
     database = paths.sqlite_path(uri)

@@ -26,6 +26,10 @@ def check_config(cfg: DictConfig) -> None:
     problems += _scheduler_problems(cfg.scheduler, cfg.trainer.max_epochs)
     problems += _learning_rate_sign_problems(cfg.scheduler)
     problems += _metric_name_problems(cfg)
+    if not 0 <= cfg.seed < 2**32:  # numpy's and torch's range
+        problems.append(f"seed must be between 0 and 4294967295, got {cfg.seed}")
+    if (cfg.logger.register_as or cfg.logger.register_best) and not cfg.logger.log_model:
+        problems.append("logger.register_as and register_best need logger.log_model=true")
     if cfg.device.threads is not None and cfg.device.threads < 1:
         problems.append(f"device.threads must be null or at least 1, got {cfg.device.threads}")
     if problems:

@@ -122,10 +122,16 @@ class CsvDatasetConfig(SplitConfig):
     task: Task = Task.regression
     drop_columns: list[str] = field(default_factory=list)
     numeric_imputer: NumericImputer = NumericImputer.median
-    separator: str = ","
+    separator: str = ","  # '\t' for a tab
     # Cells that mean "missing" besides empty, ?, -, NA, n/a, NaN, null (always gaps).
     na_values: list[str] = field(default_factory=list)
     encoding: str = "utf-8"  # of the file, e.g. latin-1 or cp1252 for old exports
+    # How the file writes numbers: 1,234.5 needs thousands=','; 1.234,5 thousands='.' and
+    # decimal=','.
+    thousands: str | None = None
+    decimal: str = "."
+    # Columns one-hot encoded as categories even when they hold numbers (codes, 12 kg).
+    categorical_columns: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -161,6 +167,9 @@ class ImageDatasetConfig:
     # features); the data stays in memory at its own size.
     resize: int | None = None
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    # cifar10 only: check each batch file's MD5 against the official sums (torchvision's);
+    # false for one's own files in CIFAR-10's format. MNIST's files are checked by size.
+    verify_checksums: bool = True
 
 
 @dataclass
@@ -266,11 +275,19 @@ class ResNet18Config:
     dropout: float = 0.0  # before the new head
 
 
+# The candidates for a linear model's C: no single value suits every corpus (a few long
+# documents need little regularisation; many short ones, more), so one is chosen per run.
+C_GRID = (0.01, 0.1, 1.0, 10.0, 100.0)
+
+
 @dataclass
 class SklearnLinearModelConfig:
     _target_: str = "ml_experiments.models.sklearn_models.linear_baseline"
     name: str = "sklearn_linear"
-    C: float = 1.0  # inverse regularisation strength, classification only
+    # Inverse regularisation strength, classification only. null: the value of C_grid
+    # with the best macro-F1 on the validation split (logged as model.C_chosen).
+    C: float | None = None
+    C_grid: list[float] = field(default_factory=lambda: list(C_GRID))
     max_iter: int = 1000
 
 
@@ -294,7 +311,10 @@ class TextLinearModelConfig:
     stop_words: str | None = None  # "english" drops scikit-learn's English stop words
     sublinear_tf: bool = True  # tf-idf only: 1 + log(count)
     classifier: TextClassifier = TextClassifier.logreg
-    C: float = 1.0  # inverse regularisation strength
+    # Inverse regularisation strength. null: the value of C_grid with the best macro-F1
+    # on the validation split (logged as model.C_chosen).
+    C: float | None = None
+    C_grid: list[float] = field(default_factory=lambda: list(C_GRID))
     class_weight: str | None = None  # "balanced" weighs classes by inverse frequency
     max_iter: int = 1000
     preprocess: TextPreprocessConfig = field(default_factory=TextPreprocessConfig)
@@ -503,6 +523,14 @@ class LoggerConfig:
     log_model: bool = True
     log_checkpoint: bool = True
     log_figures: bool = True
+    # CPU, memory, disk and network use (and GPU, with pynvml) as system/* metrics, sampled
+    # every 2 s by a thread beside training.
+    system_metrics: bool = False
+    # Register the run's model in the MLflow model registry under this name (a new version
+    # each run). In a sweep with register_best, only its best run is registered, as the
+    # `champion` alias of register_as (or of the sweep's name).
+    register_as: str | None = None
+    register_best: bool = False
 
 
 @dataclass
@@ -531,18 +559,30 @@ class Config:
 
 @dataclass
 class LoadModelConfig:
-    """Which trained model to load: an MLflow run id or a checkpoint file."""
+    """Which trained model to load: an MLflow run id, a registered model or a checkpoint."""
 
     run_id: str | None = None
+    # A registered model: models:/<name>@<alias> or models:/<name>/<version> (`model=` on
+    # the command line means the same).
+    model_uri: str | None = None
     checkpoint: str | None = None
     tracking_uri: str = MISSING
     batch_size: int = 1024
     paths: PathsConfig = field(default_factory=PathsConfig)
 
 
+class Split(StrEnum):
+    train = "train"
+    val = "val"
+    test = "test"
+
+
 @dataclass
 class EvaluateConfig(LoadModelConfig):
-    split: str = "test"  # test or val
+    split: Split = Split.test
+    # Evaluate even when the data differs from what the run was trained on (the
+    # differences are logged); by default a changed data file is refused.
+    allow_changed_data: bool = False
 
 
 @dataclass

@@ -31,6 +31,13 @@ class DatasetMeta:
     # Decides how batches, figures and predictions treat the inputs; never guessed from
     # the shape (token ids and feature vectors are both 1-D).
     modality: Modality = field(kw_only=True)
+    # What the data was when the model was trained (data/fingerprint.py): evaluate checks it.
+    data_digest: str | None = field(default=None, kw_only=True)
+    split_rows: dict[str, int] | None = field(default=None, kw_only=True)
+    # Regression only: the training targets' mean and standard deviation. Models learn the
+    # standardized target and answer in the original units (models/tabular.py).
+    target_mean: float | None = field(default=None, kw_only=True)
+    target_std: float | None = field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
         self.task = Task(self.task)  # plain strings, as stored in files, become the enums
@@ -121,3 +128,13 @@ class DataBundle:
         return replace(
             self, train=self.train.to(device), val=self.val.to(device), test=self.test.to(device)
         )
+
+    def with_target_scale(self) -> DataBundle:
+        """For regression, the training targets' mean and spread in `meta`: the scale the
+        model learns in, whatever the units of the target (dollars, years, 1e6 m²)."""
+        if self.meta.task != Task.regression:
+            return self
+        targets = self.train.y.double()
+        spread = targets.std().item() if len(targets) > 1 else 0.0
+        scale = {"target_mean": targets.mean().item(), "target_std": spread if spread > 0 else 1.0}
+        return replace(self, meta=replace(self.meta, **scale))

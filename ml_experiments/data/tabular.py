@@ -7,7 +7,9 @@ the training split only, so validation and test numbers are honest.
 from __future__ import annotations
 
 import logging
+import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +28,61 @@ BOSTON_OPENML_ID = 531  # the original 506-row Boston housing table
 # dataset.na_values adds more.
 MISSING_MARKERS = ["", "?", "-", "--", "NA", "N/A", "n/a", "na", "NaN", "nan", "null", "NULL"]
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+# A regression target beyond this makes a squared error above FLOAT32_MAX: an inf loss.
+FLOAT32_SQUARE_ROOT = math.sqrt(FLOAT32_MAX)
 # A text column with at least this share of numbers is numeric data with typos, not text.
 MOSTLY_NUMBERS = 0.8
+# A text column with a different value in at least this share of its rows (and at least
+# MANY_VALUES of them) is an identifier, a date or free text, not categories.
+MOSTLY_UNIQUE = 0.9
+MANY_VALUES = 10
+EXAMPLE_LENGTH = 40  # characters of a cell a message shows
+# Separators that a file read with another one shows inside its single column's name,
+# as an override to pass (quoted for the shell and Hydra).
+SEPARATOR_OVERRIDES = {
+    ";": "\"dataset.separator=';'\"",
+    "\t": "\"dataset.separator='\\t'\"",
+    "|": "\"dataset.separator='|'\"",
+    ",": "\"dataset.separator=','\"",
+}
+# Numbers that pandas reads as text, and the options that read them as numbers.
+NUMBER_FORMATS = [
+    (r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?", "thousands separators", "\"dataset.thousands=','\""),
+    (r"[+-]?\d+,\d+", "decimal commas", "\"dataset.decimal=','\""),
+    (
+        r"[+-]?\d{1,3}(\.\d{3})+(,\d+)?",
+        "thousands dots and decimal commas",
+        "dataset.thousands=. \"dataset.decimal=','\"",
+    ),
+]
+# A number with a currency sign before it or a unit after it: $5, 12 kg, 7.5%.
+NUMBER_WITH_UNIT = (
+    r"(?P<before>[$€£¥₹]?)\s*[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\s*"
+    r"(?P<after>([^\W\d_]|[%°])[^\d\x00-\x1f]*)?"
+)
+# The first bytes of files that are not text in the expected encoding: what they look
+# like, and what to do instead.
+FILE_SIGNATURES = {
+    b"\x89PNG": ("a PNG image", "Set dataset.path to a CSV file"),
+    b"\xff\xd8\xff": ("a JPEG image", "Set dataset.path to a CSV file"),
+    b"%PDF": ("a PDF document", "Set dataset.path to a CSV file"),
+    b"PK\x03\x04": ("a ZIP archive (an .xlsx workbook is one)", "Save the sheet as CSV"),
+    b"\x1f\x8b": ("gzip-compressed data", "Name it .csv.gz to have it decompressed"),
+    b"\xff\xfe": ("UTF-16 text", "Set dataset.encoding=utf-16"),
+    b"\xfe\xff": ("UTF-16 text", "Set dataset.encoding=utf-16"),
+}
+
+
+@dataclass
+class CsvLayout:
+    """How a file writes its table: what pandas needs to read it."""
+
+    separator: str
+    encoding: str
+    markers: list[str]  # cells read as gaps
+    thousands: str | None
+    decimal: str
+    categorical_columns: list[str]  # read as text whatever they hold
 
 
 def load_digits(name: str, val_fraction: float, test_fraction: float, *, seed: int) -> DataBundle:
@@ -57,41 +112,16 @@ def load_digits(name: str, val_fraction: float, test_fraction: float, *, seed: i
 
 
 def load_boston(
-    name: str,
-    path: str,
-    target: str,
-    task: Task,
-    drop_columns: list[str],
-    numeric_imputer: str,
-    separator: str,
-    na_values: list[str],
-    encoding: str,
-    download: bool,
-    val_fraction: float,
-    test_fraction: float,
-    *,
-    seed: int,
+    name: str, path: str, target: str, download: bool, *, seed: int, **csv_options
 ) -> DataBundle:
-    """Boston housing from `path`; fetched from OpenML into `path` when missing."""
+    """Boston housing from `path`; fetched from OpenML into `path` when missing. The other
+    options are `load_csv`'s."""
     csv_path = Path(path)
     if not csv_path.exists():
         if not download:
             raise DataError(_missing_boston_message(csv_path, reason="dataset.download=false"))
         _download_boston(csv_path)
-    return load_csv(
-        path=path,
-        target=target,
-        task=task,
-        drop_columns=drop_columns,
-        numeric_imputer=numeric_imputer,
-        separator=separator,
-        na_values=na_values,
-        encoding=encoding,
-        val_fraction=val_fraction,
-        test_fraction=test_fraction,
-        seed=seed,
-        name=name,
-    )
+    return load_csv(name=name, path=path, target=target, seed=seed, **csv_options)
 
 
 def _download_boston(csv_path: Path) -> None:
@@ -128,42 +158,27 @@ def load_csv(
     separator: str,
     na_values: list[str],
     encoding: str,
+    thousands: str | None,
+    decimal: str,
+    categorical_columns: list[str],
     val_fraction: float,
     test_fraction: float,
     *,
     seed: int,
 ) -> DataBundle:
     """Any CSV with a target column: impute, one-hot encode and standardize the rest."""
-    markers = [*MISSING_MARKERS, *na_values]
-    frame = _read_table(Path(path), separator, encoding, markers)
-    frame = _drop_requested_columns(frame, drop_columns, path)
-    if target not in frame.columns:
-        raise DataError(
-            f"target column {target!r} is not in {path}; its columns are {list(frame.columns)}. "
-            "Set dataset.target to one of them."
-        )
-    frame = _numbers_with_gaps(frame, target, markers, path)
-    _check_target_has_values(frame[target], path)
-    _check_no_infinities(frame, path)
-    _check_fits_float32(frame, path)
-    summary: dict[str, int] = {"rows_read": len(frame)}
-    labelled = frame[target].notna()
-    summary["rows_without_target_dropped"] = int((~labelled).sum())
-    frame = frame[labelled].reset_index(drop=True)
-    if numeric_imputer == "drop":
-        complete = frame.notna().all(axis=1)
-        summary["rows_with_missing_values_dropped"] = int((~complete).sum())
-        frame = frame[complete].reset_index(drop=True)
-    else:
-        summary["missing_values_imputed"] = int(frame.drop(columns=[target]).isna().sum().sum())
-    if len(frame) < 10:
-        raise DataError(
-            f"{path} has {len(frame)} usable rows; at least 10 are needed for train, "
-            "validation and test splits."
-        )
-
+    layout = CsvLayout(
+        separator=_unescaped(separator),
+        encoding=encoding,
+        markers=[*MISSING_MARKERS, *na_values],
+        thousands=thousands,
+        decimal=decimal,
+        categorical_columns=list(categorical_columns),
+    )
+    frame = _checked_table(path, target, drop_columns, layout)
+    frame, summary = _usable_rows(frame, target, numeric_imputer, path)
     features = frame.drop(columns=[target])
-    targets, class_names = _encode_target(frame[target], task, path)
+    targets, class_names = _encode_target(frame[target], task, layout, path)
     if task == Task.classification:
         _check_class_counts(targets, class_names, path)
     train, val, test = split_indices(
@@ -190,7 +205,6 @@ def load_csv(
         feature_names=[str(feature) for feature in preprocessor.get_feature_names_out()],
         modality=Modality.tabular,
     )
-    summary["rows_used"] = len(frame)
     log.info("%s: %s", name, ", ".join(f"{key}={value}" for key, value in summary.items()))
     return DataBundle(
         split(train, train_x),
@@ -201,43 +215,151 @@ def load_csv(
     )
 
 
-def _read_table(path: Path, separator: str, encoding: str, markers: list[str]) -> pd.DataFrame:
+def _unescaped(separator: str) -> str:
+    """A tab typed on the command line arrives as a backslash and a t."""
+    return "\t" if separator == "\\t" else separator
+
+
+def _checked_table(
+    path: str, target: str, drop_columns: list[str], layout: CsvLayout
+) -> pd.DataFrame:
+    """The file's table with its columns checked and typed, before any row is dropped."""
+    frame, unnamed = _read_table(Path(path), layout)
+    _check_known_columns(frame, "dataset.drop_columns", drop_columns, path)
+    frame = frame.drop(columns=list(drop_columns))
+    frame = _without_empty_unnamed_columns(frame, [c for c in unnamed if c in frame], path)
+    _check_target_column(frame, target, layout.separator, path)
+    _check_known_columns(frame, "dataset.categorical_columns", layout.categorical_columns, path)
+    if len(frame.columns) == 1:
+        raise DataError(
+            f"{path} has no columns besides the target {target!r} (after dataset.drop_columns): "
+            "nothing to learn from. Add feature columns, or check dataset.drop_columns."
+        )
+    frame = _numbers_with_gaps(frame, target, layout, path)
+    _check_target_has_values(frame[target], path)
+    _check_no_infinities(frame, path)
+    _check_fits_float32(frame, path)
+    return frame
+
+
+def _usable_rows(
+    frame: pd.DataFrame, target: str, numeric_imputer: str, path: str
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The rows with a target (and, with numeric_imputer=drop, no gaps), and their counts."""
+    summary: dict[str, int] = {"rows_read": len(frame)}
+    labelled = frame[target].notna()
+    summary["rows_without_target_dropped"] = int((~labelled).sum())
+    frame = frame[labelled].reset_index(drop=True)
+    summary["rows_repeated"] = _count_repeated_rows(frame, path)
+    if numeric_imputer == "drop":
+        complete = frame.notna().all(axis=1)
+        summary["rows_with_missing_values_dropped"] = int((~complete).sum())
+        frame = frame[complete].reset_index(drop=True)
+    else:
+        summary["missing_values_imputed"] = int(frame.drop(columns=[target]).isna().sum().sum())
+    if len(frame) < 10:
+        raise DataError(
+            f"{path} has {len(frame)} usable rows; at least 10 are needed for train, "
+            "validation and test splits."
+        )
+    summary["rows_used"] = len(frame)
+    return frame, summary
+
+
+def _count_repeated_rows(frame: pd.DataFrame, path: str) -> int:
+    """Copies of a row may land in train and test alike and flatter the test score: kept,
+    since they may be separate observations, but said."""
+    repeated = int(frame.duplicated().sum())
+    if repeated:
+        log.warning(
+            "%s: %d rows repeat an earlier row exactly; copies in both train and test flatter "
+            "the test score. Remove them from the file if they are not separate observations.",
+            path,
+            repeated,
+        )
+    return repeated
+
+
+def _read_table(path: Path, layout: CsvLayout) -> tuple[pd.DataFrame, list[str]]:
+    """The table, and the names pandas gave the columns whose header cell is empty."""
+    _check_is_a_file(path)
+    header, frame = _parsed(path, layout)
+    unnamed = [column for name, column in zip(header, frame.columns, strict=True) if not name]
+    return frame, unnamed
+
+
+def _check_is_a_file(path: Path) -> None:
+    if path.is_dir():
+        raise DataError(
+            f"dataset.path={path} is a folder; set it to the CSV file (relative paths are taken "
+            "from the directory you run in)."
+        )
     if not path.exists():
         raise DataError(
             f"data file not found: {path}. Set dataset.path to an existing CSV file "
             "(relative paths are taken from the directory you run in)."
         )
+
+
+def _parsed(path: Path, layout: CsvLayout) -> tuple[list[str | None], pd.DataFrame]:
+    """The header as written, and the table as pandas reads it."""
     try:
-        _check_unique_header(path, separator, encoding)
-        return pd.read_csv(path, sep=separator, encoding=encoding, na_values=markers)
+        header = _read_header(path, layout)
+        frame = pd.read_csv(
+            path,
+            sep=layout.separator,
+            encoding=layout.encoding,
+            na_values=layout.markers,
+            thousands=layout.thousands,
+            decimal=layout.decimal,
+            dtype={column: str for column in layout.categorical_columns},
+        )
     except UnicodeDecodeError as error:
-        raise DataError(_decode_error_message(path, encoding, error)) from error
+        raise DataError(_decode_error_message(path, layout.encoding, error)) from error
     except LookupError as error:
         raise DataError(
-            f"dataset.encoding={encoding!r} is not an encoding Python knows; use e.g. utf-8, "
-            "latin-1 or cp1252."
+            f"dataset.encoding={layout.encoding!r} is not an encoding Python knows; use e.g. "
+            "utf-8, latin-1 or cp1252."
         ) from error
     except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as error:
         raise DataError(
-            f"cannot read {path} as a CSV with separator {separator!r}: {error}"
+            f"cannot read {path} as a CSV with separator {layout.separator!r}: {str(error).strip()}"
         ) from error
+    return header, frame
 
 
-def _check_unique_header(path: Path, separator: str, encoding: str) -> None:
-    """pandas renames a repeated column `y.1`: a copy of the target would become a feature
-    that predicts it perfectly."""
-    header = pd.read_csv(path, sep=separator, encoding=encoding, header=None, nrows=1, dtype=str)
-    names = [str(name) for name in header.iloc[0]] if len(header) else []
-    repeated = sorted({name for name in names if names.count(name) > 1})
+def _read_header(path: Path, layout: CsvLayout) -> list[str | None]:
+    """The header's names as written, None for an empty one. pandas renames a repeated
+    column `y.1`: a copy of the target would become a feature that predicts it perfectly,
+    so repeats are refused here. Read with the first row: a row longer than the header is
+    a parse error here, where pandas would silently take its first field for a row label."""
+    header = pd.read_csv(
+        path, sep=layout.separator, encoding=layout.encoding, header=None, nrows=2, dtype=str
+    )
+    names = [None if pd.isna(name) else str(name) for name in header.iloc[0]] if len(header) else []
+    written = [name for name in names if name is not None]
+    repeated = sorted({name for name in written if written.count(name) > 1})
     if repeated:
         raise DataError(
             f"{path} has columns with the same name: {repeated}. Rename or remove the copies; "
             "a repeated target column would otherwise be read as a feature."
         )
+    return names
 
 
 def _decode_error_message(path: Path, encoding: str, error: UnicodeDecodeError) -> str:
-    """pandas reports the offset within its read buffer; decoding the file names the byte."""
+    """What the file looks like when its first bytes say so; else the first byte that is
+    not `encoding` (pandas reports the offset within its read buffer, not the file)."""
+    with path.open("rb") as file:
+        start = file.read(4096)
+    for signature, (looks_like, fix) in FILE_SIGNATURES.items():
+        if start.startswith(signature):
+            return f"cannot read {path} as {encoding}: it starts like {looks_like}. {fix}."
+    if b"\0" in start:
+        return (
+            f"cannot read {path} as {encoding}: it holds NUL bytes, as binary files do, not a "
+            "CSV table. Set dataset.path to a CSV file."
+        )
     try:
         path.read_bytes().decode(encoding)
     except UnicodeDecodeError as whole_file:
@@ -249,29 +371,142 @@ def _decode_error_message(path: Path, encoding: str, error: UnicodeDecodeError) 
     )
 
 
+def _without_empty_unnamed_columns(
+    frame: pd.DataFrame, unnamed: list[str], path: str
+) -> pd.DataFrame:
+    """Columns without a name in the header: empty ones (a separator at the end of every
+    line) dropped; others refused, since a nameless column is most often a row index saved
+    with the table, a feature that tells rows apart and says nothing about new ones."""
+    filled = [column for column in unnamed if frame[column].notna().any()]
+    if filled:
+        raise DataError(
+            f"{path} has a column without a name in its header, read as {filled[0]!r} (often a "
+            "row index saved with the table). Name it in the header, or drop it with "
+            f"\"dataset.drop_columns=['{filled[0]}']\"."
+        )
+    return frame.drop(columns=unnamed)
+
+
+def _check_known_columns(frame: pd.DataFrame, option: str, columns: list[str], path: str) -> None:
+    unknown = [column for column in columns if column not in frame.columns]
+    if unknown:
+        raise DataError(
+            f"{option} names {unknown}, which {path} does not have; "
+            f"its columns are {list(frame.columns)}."
+        )
+
+
+def _check_target_column(frame: pd.DataFrame, target: str, separator: str, path: str) -> None:
+    if target not in frame.columns:
+        columns = [str(column) for column in frame.columns]
+        raise DataError(
+            f"target column {target!r} is not in {path}; its columns are {columns}. "
+            + _header_hint(columns, separator)
+        )
+
+
+def _header_hint(columns: list[str], separator: str) -> str:
+    """Why a target can be missing besides a typo: another separator, or no header line."""
+    if len(columns) == 1:
+        for other, override in SEPARATOR_OVERRIDES.items():
+            if other != separator and other in columns[0]:
+                return f"The file seems to be separated by {other!r}: set {override}."
+    if pd.to_numeric(pd.Series(columns), errors="coerce").notna().all():
+        return "Its first line holds numbers, not column names: add a header line."
+    return "Set dataset.target to one of them."
+
+
 def _numbers_with_gaps(
-    frame: pd.DataFrame, target: str, markers: list[str], path: str
+    frame: pd.DataFrame, target: str, layout: CsvLayout, path: str
 ) -> pd.DataFrame:
     """Text columns whose values are all numbers once missing-value markers (padded with
-    spaces, say) are gaps, made numeric; mostly-number columns refused, since one-hot
-    encoding them would make hundreds of features out of a few typos."""
-    for column in frame.columns.drop(target):
+    spaces, say) are gaps, made numeric; the other text columns checked before they are
+    one-hot encoded (`_check_text_column`)."""
+    for column in frame.columns.drop([target, *layout.categorical_columns], errors="ignore"):
         if pd.api.types.is_numeric_dtype(frame[column]):
             continue
         text = frame[column].astype("string").str.strip()
-        text = text.mask(text.isin(markers))
-        numbers = pd.to_numeric(text, errors="coerce")
+        text = text.mask(text.isin(layout.markers))
+        numbers = pd.to_numeric(_plain_numbers(text, layout), errors="coerce")
         not_numbers = text[text.notna() & numbers.isna()]
         if not_numbers.empty:
             frame[column] = numbers.astype(float)
-        elif len(not_numbers) <= (1 - MOSTLY_NUMBERS) * text.notna().sum():
-            raise DataError(_mostly_numbers_message(column, not_numbers, path))
+        else:
+            _check_text_column(column, text, not_numbers, path)
     _log_gaps(frame, path)
     return frame
 
 
+def _plain_numbers(text: pd.Series, layout: CsvLayout) -> pd.Series:
+    """Numbers written as dataset.thousands and dataset.decimal say, as Python writes them
+    (pandas applies both only to columns it reads as numbers)."""
+    if layout.thousands:
+        text = text.str.replace(layout.thousands, "", regex=False)
+    return text.str.replace(layout.decimal, ".", regex=False)
+
+
+def _check_text_column(column: str, text: pd.Series, not_numbers: pd.Series, path: str) -> None:
+    """One-hot encoding is wrong for numbers in a format pandas does not read (1,234 or
+    12 kg), for numbers with a few typos, and for a column with a value per row."""
+    _check_formatted_numbers(
+        column, not_numbers, path, f"list it in dataset.categorical_columns=[{column}]"
+    )
+    if len(not_numbers) <= (1 - MOSTLY_NUMBERS) * text.notna().sum():
+        raise DataError(_mostly_numbers_message(column, not_numbers, path))
+    _check_not_an_identifier(column, text.dropna(), path)
+
+
+def _check_formatted_numbers(
+    column: str, not_numbers: pd.Series, path: str, as_categories: str
+) -> None:
+    """Values that are all numbers written with separators or a unit: read as text, each
+    would become a category of its own. `as_categories`: how to say they are categories."""
+    where = f"column {column!r} in {path}"
+    example = f"e.g. {_examples(not_numbers)} (first at row {not_numbers.index[0] + 2} of the file)"
+    for pattern, written_with, options in NUMBER_FORMATS:
+        if not_numbers.str.fullmatch(pattern).all():
+            raise DataError(
+                f"{where} holds numbers written with {written_with}, {example}: read as "
+                f"text, each value would be a category of its own. Set {options} to read them "
+                "as numbers."
+            )
+    units = not_numbers.str.extract(NUMBER_WITH_UNIT).fillna("")
+    unit = (units["before"] + units["after"]).str.strip()
+    if not_numbers.str.fullmatch(NUMBER_WITH_UNIT).all() and unit.nunique() == 1 and unit.iloc[0]:
+        raise DataError(
+            f"{where} holds numbers with a unit or currency sign, {unit.iloc[0]!r}, {example}: "
+            "read as text, each value would be a category of its own. Remove it from the "
+            f"cells (and name the column after it), or {as_categories} if the values are "
+            "categories."
+        )
+
+
+def _check_not_an_identifier(column: str, values: pd.Series, path: str) -> None:
+    """A column with a value per row would become a feature per row: none of them says
+    anything about a new row, and the dense one-hot matrix of a large file runs out of
+    memory."""
+    distinct = values.nunique()
+    if distinct >= MANY_VALUES and distinct >= MOSTLY_UNIQUE * len(values):
+        raise DataError(
+            f"column {column!r} in {path} has {distinct} different values in {len(values)} "
+            f"rows, e.g. {_examples(values)}: an identifier, a date or free text, which "
+            "one-hot encoding would make into a feature per row. Drop it with "
+            f"dataset.drop_columns=[{column}], or turn it into numbers in the file (a date "
+            "into days since a start, say)."
+        )
+
+
+def _examples(values: pd.Series, count: int = 3) -> list[str]:
+    """A few different values as a message shows them: long ones cut short."""
+    distinct = list(dict.fromkeys(str(value) for value in values))[:count]
+    return [
+        value if len(value) <= EXAMPLE_LENGTH else value[:EXAMPLE_LENGTH] + "..."
+        for value in distinct
+    ]
+
+
 def _mostly_numbers_message(column: str, not_numbers: pd.Series, path: str) -> str:
-    examples = list(dict.fromkeys(not_numbers.tolist()))[:3]
+    examples = _examples(not_numbers)
     return (
         f"column {column!r} in {path} holds numbers except in {len(not_numbers)} rows, e.g. "
         f"{examples} (first at row {not_numbers.index[0] + 2} of the file). Fix those cells, "
@@ -325,28 +560,12 @@ def _check_no_infinities(frame: pd.DataFrame, path: str) -> None:
         )
 
 
-def _drop_requested_columns(frame: pd.DataFrame, columns: list[str], path: str) -> pd.DataFrame:
-    unknown = [column for column in columns if column not in frame.columns]
-    if unknown:
-        raise DataError(
-            f"dataset.drop_columns names {unknown}, which {path} does not have; "
-            f"its columns are {list(frame.columns)}."
-        )
-    return frame.drop(columns=list(columns))
-
-
-def _encode_target(column: pd.Series, task: Task, path: str) -> tuple[np.ndarray, list[str] | None]:
+def _encode_target(
+    column: pd.Series, task: Task, layout: CsvLayout, path: str
+) -> tuple[np.ndarray, list[str] | None]:
     """Regression: floats. Classification: class indices, and the sorted class names."""
     if task == Task.regression:
-        values = pd.to_numeric(column, errors="coerce")
-        bad = column[values.isna()]
-        if len(bad):
-            raise DataError(
-                f"regression target {column.name!r} in {path} has non-numeric values, "
-                f"e.g. {bad.iloc[:3].tolist()}. Clean the column or set "
-                "dataset.task=classification."
-            )
-        return values.to_numpy(dtype=np.float32), None
+        return _regression_target(column, layout, path), None
     class_names = sorted(column.astype(str).unique())
     if len(class_names) < 2:
         raise DataError(
@@ -355,6 +574,34 @@ def _encode_target(column: pd.Series, task: Task, path: str) -> tuple[np.ndarray
         )
     index = {name: position for position, name in enumerate(class_names)}
     return column.astype(str).map(index).to_numpy(dtype=np.int64), class_names
+
+
+def _regression_target(column: pd.Series, layout: CsvLayout, path: str) -> np.ndarray:
+    """Numbers that vary, and whose squared errors fit in float32."""
+    values = column
+    if not pd.api.types.is_numeric_dtype(column):
+        text = column.astype("string").str.strip()
+        values = pd.to_numeric(_plain_numbers(text, layout), errors="coerce")
+        bad = text[values.isna()]
+        if len(bad):
+            _check_formatted_numbers(column.name, bad, path, "set dataset.task=classification")
+            raise DataError(
+                f"regression target {column.name!r} in {path} has non-numeric values, "
+                f"e.g. {_examples(bad)}. Clean the column or set dataset.task=classification."
+            )
+    if values.nunique() == 1:
+        raise DataError(
+            f"regression target {column.name!r} in {path} is {values.iloc[0]} in every row: "
+            "there is nothing to learn. Check dataset.target."
+        )
+    largest = values.abs().max()
+    if largest > FLOAT32_SQUARE_ROOT:
+        raise DataError(
+            f"regression target {column.name!r} in {path} reaches {largest:.3g}, whose squared "
+            f"error overflows float32 training (above {FLOAT32_SQUARE_ROOT:.3g}). Rescale it "
+            "(e.g. to millions, or a logarithm)."
+        )
+    return values.to_numpy(dtype=np.float32)
 
 
 def _check_class_counts(targets: np.ndarray, class_names: list[str], path: str) -> None:

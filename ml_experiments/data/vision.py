@@ -9,7 +9,9 @@ training device.
 from __future__ import annotations
 
 import logging
+import math
 import pickle
+import struct
 from functools import partial
 from pathlib import Path
 
@@ -61,6 +63,20 @@ TORCHVISION_SETS = {
     ),
 }
 CIFAR_FILES = {True: [f"data_batch_{number}" for number in range(1, 6)], False: ["test_batch"]}
+# The globals a pickled numpy array may name, and nothing else: _reconstruct, ndarray and
+# dtype are all that the official CIFAR-10 batches use (numpy 1.x wrote them under
+# numpy.core, numpy 2.x writes numpy._core); scalar and _frombuffer appear in one's own
+# files (numpy integers among the labels; pickle protocol 5). Each builds data only.
+CIFAR_PICKLE_GLOBALS = {
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    *((f"numpy.{core}.multiarray", "_reconstruct") for core in ("core", "_core")),
+    *((f"numpy.{core}.multiarray", "scalar") for core in ("core", "_core")),
+    *((f"numpy.{core}.numeric", "_frombuffer") for core in ("core", "_core")),
+}
+# The IDX format (MNIST's; yann.lecun.com/exdb/mnist): type code in the magic's third byte
+# -> bytes per value.
+IDX_VALUE_SIZES = {0x08: 1, 0x09: 1, 0x0B: 2, 0x0C: 4, 0x0D: 4, 0x0E: 8}
 
 
 def load_torchvision_images(
@@ -75,11 +91,16 @@ def load_torchvision_images(
     augment: dict,
     *,
     seed: int,
+    verify_checksums: bool = True,
 ) -> DataBundle:
-    """A torchvision image set as uint8 tensors, with a seeded validation split."""
+    """A torchvision image set as uint8 tensors, with a seeded validation split.
+
+    `verify_checksums` checks CIFAR-10's files against the official MD5 sums.
+    """
     class_name, folder, class_names = TORCHVISION_SETS[source]
-    train_images, train_labels = _read(class_name, folder, root, download, train=True)
-    test_images, test_labels = _read(class_name, folder, root, download, train=False)
+    reader = partial(_read, class_name, folder, root, download, verify_checksums=verify_checksums)
+    train_images, train_labels = reader(train=True)
+    test_images, test_labels = reader(train=False)
     if val_size >= len(train_labels):
         raise DataError(
             f"dataset.val_size={val_size} leaves no training images out of {len(train_labels)}"
@@ -132,13 +153,20 @@ def prepare_images(
     return images
 
 
-def _read(class_name: str, folder: str, root: str, download: bool, train: bool):
+def _read(
+    class_name: str, folder: str, root: str, download: bool, train: bool, verify_checksums: bool
+):
     import torchvision
 
     if class_name == "CIFAR10":
-        return _read_cifar(root, folder, download, train)
+        return _read_cifar(root, folder, download, train, verify_checksums)
     dataset_class = getattr(torchvision.datasets, class_name)
     location = Path(root) / folder / "raw"
+    # torchvision takes a file that exists as a good one; a cut-short one would fail inside it.
+    for kind in ("images-idx3", "labels-idx1"):
+        file = location / f"{'train' if train else 't10k'}-{kind}-ubyte"
+        if file.is_file():
+            _check_idx_size(file)
     try:
         dataset = dataset_class(root=root, train=train, download=download)
     except (RuntimeError, OSError) as error:  # torchvision: "Dataset not found" or a failed fetch
@@ -151,6 +179,36 @@ def _read(class_name: str, folder: str, root: str, download: bool, train: bool):
         ) from error
     # (N, H, W) uint8 -> (N, 1, H, W): one channel, as the models expect.
     return dataset.data.unsqueeze(1).contiguous(), dataset.targets.long()
+
+
+def _check_idx_size(file: Path) -> None:
+    """An IDX file must be as long as its header says: otherwise it is cut short or damaged."""
+    size = file.stat().st_size
+    expected = _idx_size_from_header(file)
+    if expected == size:
+        return
+    found = (
+        f"its header says {expected:,} bytes but it has {size:,}"
+        if expected is not None
+        else f"it has no IDX header ({size:,} bytes)"
+    )
+    raise DataError(
+        f"{file} is damaged or truncated: {found}. Delete it and download it again "
+        "(dataset.download=true), or copy it again from a good copy."
+    )
+
+
+def _idx_size_from_header(file: Path) -> int | None:
+    """The file size an IDX header announces, or None when there is no valid header."""
+    with file.open("rb") as handle:
+        magic = handle.read(4)
+        if len(magic) < 4 or magic[:2] != b"\0\0" or magic[2] not in IDX_VALUE_SIZES:
+            return None
+        dimensions = handle.read(4 * magic[3])
+    if len(dimensions) < 4 * magic[3]:
+        return None
+    counts = struct.unpack(f">{magic[3]}I", dimensions)  # big-endian uint32 each
+    return len(magic) + len(dimensions) + math.prod(counts) * IDX_VALUE_SIZES[magic[2]]
 
 
 def channel_statistics(images: torch.Tensor) -> tuple[list[float], list[float]]:
@@ -167,11 +225,12 @@ def channel_statistics(images: torch.Tensor) -> tuple[list[float], list[float]]:
     return mean.tolist(), std.tolist()
 
 
-def _read_cifar(root: str, folder: str, download: bool, train: bool):
+def _read_cifar(root: str, folder: str, download: bool, train: bool, verify_checksums: bool):
     """CIFAR-10's pickled batches (data_batch_1..5, test_batch) as (N, 3, 32, 32) uint8.
 
     Read here rather than by torchvision's CIFAR10 class, which insists on the official
-    files' MD5 sums; torchvision still downloads them when they are missing.
+    files' MD5 sums (one's own files in this format skip them with verify_checksums=False)
+    and unpickles without restriction; torchvision still downloads them when missing.
     """
     location = Path(root) / folder
     files = [location / name for name in CIFAR_FILES[train]]
@@ -193,8 +252,56 @@ def _read_cifar(root: str, folder: str, download: bool, train: bool):
         )
     images, labels = [], []
     for file in files:
-        with file.open("rb") as handle:
-            batch = pickle.load(handle, encoding="latin1")
-        images.append(np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
-        labels.extend(batch["labels"])
+        if verify_checksums:
+            _check_cifar_checksum(file)
+        batch_images, batch_labels = _read_cifar_batch(file)
+        images.append(batch_images)
+        labels.extend(batch_labels)
     return torch.from_numpy(np.concatenate(images)), torch.tensor(labels, dtype=torch.long)
+
+
+def _check_cifar_checksum(file: Path) -> None:
+    """The file must be the official one: torchvision publishes each file's MD5 sum."""
+    from torchvision.datasets import CIFAR10
+    from torchvision.datasets.utils import check_integrity
+
+    official_md5 = dict(CIFAR10.train_list + CIFAR10.test_list)[file.name]
+    if not check_integrity(file, official_md5):
+        raise DataError(
+            f"{file} is not the official CIFAR-10 file (its MD5 sum differs: damaged or "
+            "changed). Delete it and download it again, or set dataset.verify_checksums=false "
+            "if it is your own file in this format."
+        )
+
+
+def _read_cifar_batch(file: Path) -> tuple[np.ndarray, list[int]]:
+    """One pickled batch: a dict of 'data' (N rows of 3072 uint8: R, G, B planes) and 'labels'."""
+    try:
+        with file.open("rb") as handle:
+            batch = _CifarUnpickler(handle, file).load()
+        images = np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+        labels = [int(label) for label in batch["labels"]]
+    except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as error:
+        raise DataError(
+            f"{file} is not a readable CIFAR-10 batch ({type(error).__name__}: {error}): "
+            "download it again, or write a dict of 'data' (N x 3072 uint8) and 'labels'."
+        ) from error
+    return images, labels
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """Python's "Restricting Globals" recipe: a batch may build numpy arrays and nothing
+    else, so a tampered file cannot run code while it is read."""
+
+    def __init__(self, handle, file: Path):
+        # latin1: the official files were pickled by Python 2 (its str -> str, as numpy needs).
+        super().__init__(handle, encoding="latin1")
+        self.file = file
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in CIFAR_PICKLE_GLOBALS:
+            return super().find_class(module, name)
+        raise DataError(
+            f"{self.file} asks to load {module}.{name}, which a CIFAR-10 batch never needs and "
+            "which could run code: refused. Replace it with the official file (download again)."
+        )

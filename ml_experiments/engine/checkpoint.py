@@ -105,7 +105,7 @@ def load(path: Path) -> dict[str, Any]:
     except Exception as error:  # torch.load fails in many ways (IndexError, EOFError, ...)
         raise CheckpointError(
             f"cannot read checkpoint {path}: it is damaged, cut short or not a checkpoint of "
-            f"this project ({_load_failure(error)}). Resume from another checkpoint, e.g. "
+            f"this project ({load_failure(error)}). Resume from another checkpoint, e.g. "
             "best.pt in the same folder."
         ) from error
     if not isinstance(state, dict) or "model" not in state or "epoch" not in state:
@@ -116,7 +116,7 @@ def load(path: Path) -> dict[str, Any]:
     return state
 
 
-def _load_failure(error: Exception) -> str:
+def load_failure(error: Exception) -> str:
     """What went wrong, in a few words. torch's own text for a file it cannot unpickle
     advises weights_only=False, which would run any code the file holds: leave it out."""
     if isinstance(error, pickle.UnpicklingError):

@@ -103,6 +103,10 @@ class Trainer:
             "cuda", enabled=self.use_amp and self.amp_dtype == torch.float16
         )
         self.class_weights = _class_weights(data, settings.class_weight)
+        # A regressor learns in standardized units: the step follows the squared error over
+        # the target's variance (the reported loss stays in the target's units).
+        target_std = data.meta.target_std if self.task == Task.regression else None
+        self.loss_scale = target_std**2 if target_std else 1.0
         self.best_weights = copy.deepcopy(model.state_dict())
         self.state = TrainingState()
         self.monitor_sign = 1.0 if direction(settings.monitor) == "min" else -1.0
@@ -233,7 +237,7 @@ class Trainer:
         inputs = self.data.prepare_batch(inputs, True).contiguous(memory_format=self.memory_format)
         with self._autocast():
             loss = self.loss(self.model(inputs), targets, training=True)
-        self.scaler.scale(loss * loss_weight).backward()
+        self.scaler.scale(loss * (loss_weight / self.loss_scale)).backward()
         if not update:
             return loss
         if self.settings.gradient_clip_norm is not None:

@@ -10,6 +10,7 @@ import numpy as np
 
 from ml_experiments.data import DatasetMeta
 from ml_experiments.data.cleaning import TextCleaner
+from ml_experiments.models.sklearn_models import regularization
 
 # Saved pipelines refer to the cleaner by this module's path: keep it importable here.
 __all__ = ["TextCleaner", "text_classifier"]
@@ -24,12 +25,14 @@ def text_classifier(
     stop_words: str | None,
     sublinear_tf: bool,
     classifier: str,
-    C: float,
+    C: float | None,
+    C_grid: list[float],
     class_weight: str | None,
     max_iter: int,
     preprocess: dict,
 ):
-    """`vectorizer`: tfidf or count; `classifier`: logreg or linear_svm."""
+    """`vectorizer`: tfidf or count; `classifier`: logreg or linear_svm; `C` null: the
+    value of `C_grid` that does best on the validation split."""
     from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
@@ -49,8 +52,6 @@ def text_classifier(
         if vectorizer == "tfidf"
         else CountVectorizer(**options)
     )
-    if classifier == "logreg":
-        model = LogisticRegression(C=C, class_weight=class_weight, max_iter=max_iter)
-    else:
-        model = LinearSVC(C=C, class_weight=class_weight, max_iter=max_iter)
+    linear = {"C": regularization(C, C_grid), "class_weight": class_weight, "max_iter": max_iter}
+    model = LogisticRegression(**linear) if classifier == "logreg" else LinearSVC(**linear)
     return Pipeline([("words", words), ("classifier", model)])

@@ -13,6 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from ml_experiments.tracking.stopping import uninterrupted
 
+# Beside the MLflow model: what loading needs, in files that hold no code.
+MODEL_STATE_FOLDER = "model_state"
+WEIGHTS_FILE = "weights.pt"  # a torch model's state_dict (+ its tokenizer), weights_only
+
 if TYPE_CHECKING:
     from ml_experiments.reporting.run_report import RunReport
 
@@ -23,19 +27,47 @@ class RunLogger:
     def __init__(self, run_id: str):
         self.run_id = run_id
         self.logged_metrics = False
+        self.model_id: str | None = None  # the LoggedModel, once logged
+        self.test_dataset = None  # the test split as an MLflow dataset, once logged
 
     @uninterrupted
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        """Test metrics logged after the model are linked to it and to the test split, so
+        the model's page in the UI shows them."""
         import mlflow
 
-        mlflow.log_metrics(metrics, step=step)
+        tested = {key: value for key, value in metrics.items() if key.startswith("test/")}
+        if self.model_id is None or not tested:
+            mlflow.log_metrics(metrics, step=step)
+        else:
+            others = {key: value for key, value in metrics.items() if key not in tested}
+            if others:
+                mlflow.log_metrics(others, step=step)
+            mlflow.log_metrics(tested, step=step, model_id=self.model_id, dataset=self.test_dataset)
         self.logged_metrics = True
+
+    @uninterrupted
+    def log_datasets(self, datasets: dict[str, Any]) -> None:
+        """The splits as the run's inputs (`tracking.datasets.split_datasets`)."""
+        import mlflow
+
+        from ml_experiments.tracking.datasets import CONTEXTS
+
+        contexts = [CONTEXTS[split] for split in datasets]
+        mlflow.log_inputs(list(datasets.values()), contexts, tags_list=[{} for _ in datasets])
+        self.test_dataset = datasets.get("test")
 
     @uninterrupted
     def log_params(self, params: dict[str, Any]) -> None:
         import mlflow
 
         mlflow.log_params(params)
+
+    @uninterrupted
+    def set_tag(self, key: str, value: str) -> None:
+        import mlflow
+
+        mlflow.set_tag(key, value)
 
     @uninterrupted
     def log_text(self, text: str, name: str) -> None:
@@ -76,13 +108,16 @@ class RunLogger:
             self.log_figure(figure, name)
 
     @uninterrupted
-    def log_torch_model(self, model, input_example) -> None:
+    def log_torch_model(self, model, input_example, tokenizer_state: dict | None) -> None:
+        """The MLflow model (pickled, for `mlflow models serve`) and, beside it, its weights
+        alone, which `predict` and `evaluate` load without running code from the files."""
+        import mlflow
         import mlflow.pytorch
         import torch
 
         # MLflow warns about pickle on every call; the choice is deliberate (see below).
         logging.getLogger("mlflow.pytorch").setLevel(logging.ERROR)
-        mlflow.pytorch.log_model(
+        self.model_id = mlflow.pytorch.log_model(
             model.cpu().eval(),
             name="model",
             input_example=input_example,
@@ -91,15 +126,26 @@ class RunLogger:
             # Pickle works for every model (torch.export, the default, fails on LSTMs with
             # packed sequences and on many Hugging Face models) and logs 3x faster.
             serialization_format="pickle",
-        )
+        ).model_id
+        weights = {"model": model.state_dict()}
+        if tokenizer_state is not None:
+            weights["tokenizer"] = tokenizer_state
+        with tempfile.TemporaryDirectory() as scratch:
+            torch.save(weights, Path(scratch) / WEIGHTS_FILE)
+            mlflow.log_artifacts(scratch, MODEL_STATE_FOLDER)
 
     @uninterrupted
     def log_sklearn_model(self, estimator, input_example) -> None:
+        """The MLflow model (cloudpickled, for `mlflow models serve`) and, beside it, the
+        fitted arrays and values that `predict` and `evaluate` load without pickle."""
+        import mlflow
         import mlflow.sklearn
         import sklearn
 
+        from ml_experiments.models import fitted_state
+
         logging.getLogger("mlflow.sklearn").setLevel(logging.ERROR)  # the pickle warning
-        mlflow.sklearn.log_model(
+        self.model_id = mlflow.sklearn.log_model(
             estimator,
             name="model",
             input_example=input_example,
@@ -107,7 +153,10 @@ class RunLogger:
             # skops, MLflow's default, writes each array of a fitted vocabulary as its own
             # zip entry, in time quadratic in their number: minutes for a text model.
             serialization_format="cloudpickle",
-        )
+        ).model_id
+        with tempfile.TemporaryDirectory() as scratch:
+            fitted_state.save(estimator, Path(scratch))
+            mlflow.log_artifacts(scratch, MODEL_STATE_FOLDER)
 
 
 def log_leaderboard(client, run_id: str, board, metric: str, folder: str = "summary") -> None:

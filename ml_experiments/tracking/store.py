@@ -27,6 +27,7 @@ def prepare_store(tracking_uri: str) -> None:
     """Point MLflow at the store, creating the SQLite file's folder and tables if needed."""
     import mlflow
 
+    paths.check_tracking_uri(tracking_uri)
     database = paths.sqlite_path(tracking_uri)
     if database is not None:
         try:

@@ -26,6 +26,7 @@ class Sweep:
     tracking_uri: str
     swept_keys: list[str]
     optimized_metric: str
+    register_best_as: str | None = None  # the registered model the best run becomes
 
 
 def write_sweep(sweep: Sweep, sweep_dir: Path) -> None:

@@ -54,31 +54,6 @@ def test_missing_data_file_fails_and_says_where_it_looked(train, store, tmp_path
     assert store.only_run("fail_data").info.status == "FAILED"
 
 
-@pytest.mark.parametrize(
-    ("overrides", "message"),
-    [
-        (["dataset=imagenet"], "Available options in 'dataset':\n\tboston\n\tcifar10\n\tcsv"),
-        (["trainer.max_epochs=abc"], "full_key: trainer.max_epochs"),
-        (["trainer.max_epoch=3"], "Key 'max_epoch' not in 'TrainerConfig'"),
-        (["optimized_metric=val/rmse"], "is not a metric a classification run logs"),
-        (["trainer.monitor=val/rmse"], "not a validation metric of a classification run"),
-        (["trainer.monitor=test/acc"], "trainer.monitor=test/acc is not a validation metric"),
-        (["trainer.checkpoint.dir=/proc/none"], "cannot write checkpoints to /proc/none"),
-        (["scheduler=onecycle", "scheduler.warmup_epochs=1"], "does not combine with OneCycleLR"),
-        (["paths.outputs_dir=/proc/none"], "cannot write the run's output folder /proc/none"),
-        (["trainer.resume=/nonexistent/last.pt"], "checkpoint not found: /nonexistent/last.pt"),
-        (["dataset=csv"], "these keys need a value: dataset.path, dataset.target"),
-        (["model.dropout=1.5"], "ml_experiments.models.tabular.MLP rejected its options"),
-        (["optimizer.betas=[1.5,0.999]"], "torch.optim.Adam rejected its options"),
-    ],
-)
-def test_bad_input_gets_a_clear_message_and_no_traceback(train, overrides, message):
-    result = train("name=fail_input", *overrides, expect_success=False)
-    assert result.returncode != 0
-    assert message in result.output, result.output[-2000:]
-    assert "Traceback" not in result.output
-
-
 def test_a_misspelled_metric_is_refused_before_a_run_is_opened(train, store):
     result = train("name=fail_metric", "optimized_metric=val/accuracy", expect_success=False)
     assert result.returncode == 1

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import pytest
 
 from tests.helpers.running import run_module
+from tests.helpers.tampering import code_running_pickle, tamper_logged_model
+
+
+def _artifact_file(store, run_id: str, path: str) -> Path:
+    from urllib.parse import urlparse
+
+    root = urlparse(store.client().get_run(run_id).info.artifact_uri).path
+    return Path(root) / path
+
 
 LSTM_QUICK = ["trainer.max_epochs=8", "trainer.batch_size=16", "model.tokenizer.min_freq=1"]
 
@@ -37,6 +47,22 @@ def test_lstm_trains_on_the_kaggle_format_and_reads_raw_text_back(
                shared_data, tmp_path)  # fmt: skip
     rows = list(csv.DictReader(next(tmp_path.rglob("predictions.csv")).open()))
     assert [row["prediction"] for row in rows] == ["unreliable", "reliable"]
+
+    # Every pickle of the logged model replaced by one that runs code: predict rebuilds the
+    # model from its config and loads the weights alone, and runs none of it.
+    marker = tmp_path / "code_ran"
+    replaced = tamper_logged_model(store.client(), run.info.run_id, marker)
+    assert [path.name for path in replaced] == ["model.pth"]
+    answer = run_module("predict", [f"run_id={run.info.run_id}", "text=Senate budget vote"],
+                        store, shared_data, tmp_path).output  # fmt: skip
+    assert "Senate budget vote  reliable" in answer and not marker.exists()
+    # And the weights file itself: weights_only refuses it, with the way out.
+    weights = _artifact_file(store, run.info.run_id, "model_state/weights.pt")
+    weights.write_bytes(code_running_pickle(marker))
+    refused = run_module("predict", [f"run_id={run.info.run_id}", "text=Senate budget vote"],
+                         store, shared_data, tmp_path, expect_success=False)  # fmt: skip
+    assert refused.returncode == 1 and not marker.exists()
+    assert f"cannot read the weights of run {run.info.run_id} (weights.pt)" in refused.output
 
     best = f"{run.data.tags['checkpoint_dir']}/best.pt"
     evaluated = run_module("evaluate", [f"checkpoint={best}"], store, shared_data, tmp_path)

@@ -3,11 +3,14 @@ LIAR, a vocabulary from the training split only, and the text data errors."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from ml_experiments.data.text import load_text_csv
 from tests.helpers.kaggle_format import kaggle_rows, write_kaggle_csv
 from tests.helpers.running import run_module
+from tests.helpers.tampering import tamper_logged_model
 
 
 def load_logged_model(store, run_id: str):
@@ -53,6 +56,26 @@ def test_fake_news_tfidf_trains_and_its_saved_model_reads_raw_text(
         store, shared_data, tmp_path,
     ).output  # fmt: skip
     assert "Senate committee budget vote  reliable" in printed
+    _check_predict_runs_no_code_from_the_model_files(run.info.run_id, store, shared_data, tmp_path)
+
+
+def _check_predict_runs_no_code_from_the_model_files(run_id, store, shared_data, tmp_path):
+    """Every pickle of the logged model replaced by one that runs code: predict answers the
+    same from the run's arrays and JSON and runs none of it; MLflow's own loader would."""
+    import mlflow.sklearn
+
+    marker = tmp_path / "code_ran"
+    replaced = tamper_logged_model(store.client(), run_id, marker)
+    assert [path.name for path in replaced] == ["model.pkl"]
+    printed = run_module(
+        "predict", [f"run_id={run_id}", "text=Senate committee budget vote"],
+        store, shared_data, tmp_path,
+    ).output  # fmt: skip
+    assert "Senate committee budget vote  reliable" in printed
+    assert not marker.exists()
+    with contextlib.suppress(Exception):  # whatever it returns or raises, the code has run
+        mlflow.sklearn.load_model(f"runs:/{run_id}/model")
+    assert marker.exists()
 
 
 def test_the_vocabulary_comes_from_the_training_split_only(train, store, tmp_path):

@@ -20,6 +20,7 @@ def test_resnet18_fine_tunes_on_cifar_through_the_entry_point(
         f"model.weights={resnet_file}",
         "model.freeze=gradual",
         "dataset.val_size=20",
+        "dataset.verify_checksums=false",  # the tests' own small batches
         "dataset.resize=40",
         "trainer.max_epochs=2",
         "trainer.batch_size=16",
@@ -55,7 +56,7 @@ def test_missing_weights_without_network_is_a_clear_error_not_a_hang(
     result = run_module(
         "train",
         ["experiment=cifar10_resnet18", f"paths.data_dir={cifar_root}", "dataset.val_size=20",
-         "trainer.max_epochs=1"],
+         "dataset.verify_checksums=false", "trainer.max_epochs=1"],
         store, shared_data, tmp_path, expect_success=False, timeout=120,
         # No cache, and a proxy on a closed port: as on a machine without internet.
         extra_environment={"TORCH_HOME": str(tmp_path / "torch"),

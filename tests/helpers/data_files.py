@@ -1,9 +1,11 @@
-"""Small files in real formats, written by the tests: CIFAR-10's pickled batches, a tiny
-Hugging Face BERT folder, a ResNet18 state dict."""
+"""Small files in real formats, written by the tests: CIFAR-10's pickled batches, MNIST's
+IDX files, a tiny Hugging Face BERT folder, a ResNet18 state dict."""
 
 from __future__ import annotations
 
+import io
 import pickle
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -31,16 +33,63 @@ def cifar_batch(count: int, seed: int) -> dict:
             "filenames": [f"image_{seed}_{i}.png" for i in range(count)]}  # fmt: skip
 
 
-def write_cifar(root: Path) -> Path:
-    """`root/cifar-10-batches-py/`: five training batches, the test batch and the meta file."""
+def write_cifar(root: Path, dumps=pickle.dumps) -> Path:
+    """`root/cifar-10-batches-py/`: five training batches, the test batch and the meta file,
+    each batch pickled by `dumps` (python2_pickle: as the official files are). Their MD5 sums
+    are not the official ones: read them with verify_checksums off."""
     folder = root / "cifar-10-batches-py"
     folder.mkdir()
     names = [f"data_batch_{number}" for number in range(1, 6)] + ["test_batch"]
     for seed, name in enumerate(names):
-        with (folder / name).open("wb") as file:
-            pickle.dump(cifar_batch(IMAGES_PER_BATCH, seed), file)
+        (folder / name).write_bytes(dumps(cifar_batch(IMAGES_PER_BATCH, seed)))
     with (folder / "batches.meta").open("wb") as file:
         pickle.dump({"label_names": CIFAR_CLASSES, "num_vis": 3072}, file)
+    return root
+
+
+def python2_pickle(batch: dict) -> bytes:
+    """`batch` pickled as CIFAR-10's official files were, by Python 2 and numpy 1.x:
+    protocol 2, every text and bytes object (b"data", b"labels", the pixels) a Python 2
+    str, and numpy.core's names."""
+    stream = io.BytesIO()
+    _Python2Pickler(stream, protocol=2).dump(batch)
+    # Protocol 2 names globals as plain text lines; numpy 2 writes numpy._core.
+    return stream.getvalue().replace(b"cnumpy._core.", b"cnumpy.core.")
+
+
+class _Python2Pickler(pickle._Pickler):
+    """Writes text and bytes with Python 2's str opcodes (Python 3 reads them back as str
+    under encoding="latin1"); Python 3's own protocol 2 would call _codecs.encode."""
+
+    dispatch = pickle._Pickler.dispatch.copy()
+
+    def save_python2_str(self, data: bytes | str) -> None:
+        if isinstance(data, str):
+            data = data.encode("latin1")
+        if len(data) < 256:
+            self.write(pickle.SHORT_BINSTRING + bytes([len(data)]) + data)
+        else:
+            self.write(pickle.BINSTRING + struct.pack("<i", len(data)) + data)
+
+    dispatch[bytes] = dispatch[str] = save_python2_str
+
+
+def write_idx(path: Path, values: np.ndarray) -> Path:
+    """An IDX file as MNIST's: magic (0, 0, uint8 type 0x08, dimensions), big-endian sizes,
+    then the values."""
+    header = bytes([0, 0, 0x08, values.ndim]) + struct.pack(f">{values.ndim}I", *values.shape)
+    path.write_bytes(header + values.astype(np.uint8).tobytes())
+    return path
+
+
+def write_mnist(root: Path, train_count: int = 30, test_count: int = 10) -> Path:
+    """`root/MNIST/raw/`: the four IDX files of random 28x28 digits."""
+    folder = root / "MNIST" / "raw"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for prefix, count in (("train", train_count), ("t10k", test_count)):
+        write_idx(folder / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (count, 28, 28)))
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 10, count))
     return root
 
 

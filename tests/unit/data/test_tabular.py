@@ -33,6 +33,9 @@ CSV_DEFAULTS = dict(
     separator=",",
     na_values=[],
     encoding="utf-8",
+    thousands=None,
+    decimal=".",
+    categorical_columns=[],
     seed=0,
     **SPLITS,
 )
@@ -114,20 +117,9 @@ def test_boston_without_file_or_download_says_where_it_looked(tmp_path):
 
 
 def test_real_boston_has_506_rows_and_13_features(shared_data):
-    data = load_boston(
-        name="boston",
-        path=str(shared_data / "boston" / "boston.csv"),
-        target="MEDV",
-        task="regression",
-        drop_columns=["B"],
-        numeric_imputer="median",
-        separator=",",
-        na_values=[],
-        encoding="utf-8",
-        download=False,
-        seed=0,
-        **SPLITS,
-    )
+    path = str(shared_data / "boston" / "boston.csv")
+    options = CSV_DEFAULTS | {"drop_columns": ["B"]}
+    data = load_boston(name="boston", path=path, target="MEDV", download=False, **options)
     assert data.summary["rows_used"] == 506
     assert data.meta.input_shape == (12,) and "B" not in data.meta.feature_names
 
@@ -204,3 +196,116 @@ def test_numbers_too_large_for_float32_are_named(tmp_path):
     write_table(table, "area,price", lambda i: f"{'-1e300' if i == 3 else i},{i}")
     with pytest.raises(DataError, match=r"beyond ±3.4e\+38, too large .* columns \['area'\]"):
         load_houses(table)
+
+
+# file name -> (its bytes, a line of the refusal); each read with the default options
+REFUSED = {
+    "thousands.csv": (
+        "x,y\n" + "".join(f'"{1000 + 37 * i:,}",{i}\n' for i in range(30)),
+        r"column 'x' .* numbers written with thousands separators, e.g. \['1,000', '1,037', "
+        r"'1,074'\] \(first at row 2 of the file\).* Set \"dataset.thousands=','\"",
+    ),
+    "decimal_commas.csv": (
+        "x,y\n" + "".join(f'"{i},5",{i}\n' for i in range(30)),
+        r"numbers written with decimal commas, e.g. \['0,5'.* \"dataset.decimal=','\"",
+    ),
+    "kilograms.csv": (
+        "x,y\n" + "".join(f"{i + 10} kg,{i}\n" for i in range(30)),
+        r"column 'x' .* a unit or currency sign, 'kg', e.g. \['10 kg'.*Remove it from the "
+        r"cells .* or list it in dataset.categorical_columns=\[x\]",
+    ),
+    "dollars_as_target.csv": (
+        "x,y\n" + "".join(f"{i},${i + 5}\n" for i in range(30)),
+        r"column 'y' .* currency sign, '\$'.* or set dataset.task=classification",
+    ),
+    "dates.csv": (
+        "day,x,y\n" + "".join(f"2024-01-{i + 1:02d},{i},{i}\n" for i in range(30)),
+        r"column 'day' .* 30 different values in 30 rows.* dataset.drop_columns=\[day\]",
+    ),
+    "long_typo.csv": (
+        "x,y\n" + "".join(f"{'a' * 5000 if i == 3 else i},{i}\n" for i in range(30)),
+        r"e.g. \['a{40}\.\.\.'\]",
+    ),
+    "image.png": (b"\x89PNG\r\n\x1a\n\x00\x00", "as utf-8: it starts like a PNG image"),
+    "random.bin": (b"\xc3\x00\xff" * 50, "it holds NUL bytes, as binary files do"),
+    "utf16.csv": ("x,y\n1,2\n".encode("utf-16"), "starts like UTF-16 text. Set dataset.enc"),
+    "tabs.csv": (
+        "x\ty\n1\t2\n",
+        r"its columns are \['x\\ty'\]. The file seems to be separated by '\\t': set "
+        r"\"dataset.separator='\\t'\"",
+    ),
+    "no_header.csv": ("1,3\n2,5\n", "Its first line holds numbers, not column names"),
+    "index.csv": (
+        ",x,y\n" + "".join(f"{i},{i % 4},{i}\n" for i in range(30)),
+        r"a column without a name in its header, read as 'Unnamed: 0'",
+    ),
+    "longer_rows.csv": ("x,y\n" + "1,2,3\n" * 30, "Expected 2 fields in line 2, saw 3"),
+    "constant.csv": ("x,y\n" + "".join(f"{i},5\n" for i in range(30)), "is 5 in every row"),
+    "huge_target.csv": (
+        "x,y\n" + "".join(f"{i},{i * 1e20}\n" for i in range(30)),
+        r"reaches 2.9e\+21, whose squared error overflows float32",
+    ),
+    "target_only.csv": ("y\n" + "".join(f"{i}\n" for i in range(30)), "no columns besides"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_a_table_that_would_train_wrongly_is_refused_with_the_fix(tmp_path, case):
+    content, message = REFUSED[case]
+    table = tmp_path / case
+    table.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(DataError, match=message):
+        load_houses(table, target="y")
+
+
+def test_a_folder_is_named_as_one(tmp_path):
+    with pytest.raises(DataError, match=f"dataset.path={tmp_path} is a folder"):
+        load_houses(tmp_path)
+
+
+def test_the_number_options_read_what_they_name(tmp_path):
+    table = tmp_path / "european.csv"
+    write_table(table, "area;price", lambda i: f"{i + 1}.{i:03d},5;{i},25")
+    with pytest.raises(
+        DataError, match=r"thousands dots and decimal commas.* dataset.thousands=\."
+    ):
+        load_houses(table, separator=";")
+    data = load_houses(table, separator=";", thousands=".", decimal=",")
+    assert data.meta.feature_names == ["area"]
+    assert data.summary["rows_used"] == 30
+
+
+def test_a_tab_typed_on_the_command_line_separates(tmp_path):
+    table = tmp_path / "tabs.tsv"
+    write_table(table, "area\tprice", lambda i: f"{i}\t{2 * i}")
+    assert load_houses(table, separator="\\t").meta.feature_names == ["area"]
+
+
+def test_categorical_columns_are_one_hot_whatever_they_hold(tmp_path):
+    table = tmp_path / "codes.csv"
+    write_table(table, "size,zip,price", lambda i: f"{i % 3 + 1} kg,{1000 + i % 2},{i}")
+    data = load_houses(table, categorical_columns=["size", "zip"])
+    assert data.meta.feature_names == [
+        "size_1 kg",
+        "size_2 kg",
+        "size_3 kg",
+        "zip_1000",
+        "zip_1001",
+    ]
+    with pytest.raises(DataError, match=r"dataset.categorical_columns names \['colour'\]"):
+        load_houses(table, categorical_columns=["colour"])
+
+
+def test_an_empty_column_without_a_name_is_dropped(tmp_path):
+    table = tmp_path / "trailing.csv"
+    write_table(table, "area,price,", lambda i: f"{i},{i},")
+    assert load_houses(table).meta.feature_names == ["area"]
+
+
+def test_repeated_rows_are_counted_and_said(tmp_path, caplog):
+    table = tmp_path / "twice.csv"
+    write_table(table, "area,price", lambda i: f"{i // 2},{i // 2}")
+    with caplog.at_level("WARNING"):
+        data = load_houses(table)
+    assert data.summary["rows_repeated"] == 15
+    assert "15 rows repeat an earlier row exactly" in caplog.text

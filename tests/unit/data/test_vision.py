@@ -1,12 +1,15 @@
-"""MNIST from the real files, and the error when image files are missing."""
+"""MNIST from the real files, and the errors when image files are missing or cut short."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 import torch
 
 from ml_experiments.data.vision import load_torchvision_images
 from ml_experiments.errors import DataError
+from tests.helpers.data_files import write_mnist
 
 # The options of load_torchvision_images that these tests leave at their defaults.
 DEFAULTS = dict(download=False, train_subset=None, test_subset=None, resize=None, augment={})
@@ -29,4 +32,26 @@ def test_missing_image_files_say_where_they_were_expected(tmp_path):
     with pytest.raises(DataError, match=f"FashionMNIST not found in {tmp_path}/FashionMNIST/raw"):
         load_torchvision_images(
             name="f", source="fashion_mnist", root=str(tmp_path), val_size=10, seed=0, **DEFAULTS
+        )
+
+
+def test_small_idx_files_in_the_real_format_load(tmp_path):
+    write_mnist(tmp_path, train_count=30, test_count=10)
+    data = load_torchvision_images(
+        name="mnist", source="mnist", root=str(tmp_path), val_size=5, seed=0, **DEFAULTS
+    )
+    assert (len(data.train), len(data.val), len(data.test)) == (25, 5, 10)
+
+
+def test_a_cut_short_idx_file_says_it_is_damaged_not_missing(tmp_path):
+    write_mnist(tmp_path, train_count=30, test_count=10)
+    images = tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte"
+    images.write_bytes(images.read_bytes()[: 16 + 15 * 28 * 28])  # the header and 15 images
+    message = (
+        f"{images} is damaged or truncated: its header says 23,536 bytes but it has 11,776. "
+        "Delete it and download it again (dataset.download=true), or copy it again"
+    )
+    with pytest.raises(DataError, match=re.escape(message)):
+        load_torchvision_images(
+            name="mnist", source="mnist", root=str(tmp_path), val_size=5, seed=0, **DEFAULTS
         )
