@@ -107,8 +107,11 @@ def check_overrides_fit_every_job(config: DictConfig) -> None:
 
 
 def _lacks(config: DictConfig, key: str) -> bool:
-    absent = object()
-    return OmegaConf.select(config, key, default=absent) is absent
+    """No such key. A key whose value is still `???` (given by this very override, as
+    dataset.path for dataset=csv) is there: `OmegaConf.select` alone would say absent."""
+    parent, _, name = key.rpartition(".")
+    node = OmegaConf.select(config, parent) if parent else config
+    return not isinstance(node, DictConfig) or name not in node.keys()
 
 
 def pin_sweep_dir(config: DictConfig) -> Path:

@@ -21,3 +21,15 @@ def test_group_keys_are_forced_only_in_a_sweep_over_experiments_or_groups():
 def test_swept_added_and_malformed_overrides_are_left_as_they_are():
     kept = ["dataset.val_size=10,20", "+dataset.extra=1", "~model.dropout", "dataset.x=[1", "-c"]
     assert force_group_overrides([*COMMAND, *kept])[3:] == kept
+
+
+def test_a_key_still_to_be_given_counts_as_present_when_checking_forced_overrides():
+    """`-m dataset=csv dataset.path=... model=linear,mlp`: csv's path is `???` in every job's
+    composition before the override fills it, and it is a key all of them have."""
+    from omegaconf import OmegaConf
+
+    from ml_experiments.sweeps import _lacks
+
+    config = OmegaConf.create({"dataset": {"path": "???", "name": "csv"}, "seed": 1})
+    assert not _lacks(config, "dataset.path") and not _lacks(config, "seed")
+    assert _lacks(config, "dataset.text_columns") and _lacks(config, "model.dropout")
