@@ -164,12 +164,21 @@ def results_rows(table: pd.DataFrame, metric: str) -> list[dict]:
     ]
 
 
-def baselines(dataset: str, task: str, class_support: dict[str, int] | None) -> dict:
-    """A trivial baseline on the same split where the runs hold what it needs, and the
-    published results of `baselines.yaml` for this data set."""
+def baselines(
+    dataset: str,
+    task: str,
+    class_support: dict[str, int] | None,
+    runs: pd.DataFrame | None = None,
+    test_metric: str | None = None,
+) -> dict:
+    """A trivial baseline on the same split (what the runs computed, `baseline/test/*`,
+    or what their class counts imply), and the published results of `baselines.yaml`."""
     import yaml
 
     published = yaml.safe_load((HERE / "baselines.yaml").read_text()).get(dataset, [])
+    computed = _computed_baseline(runs, test_metric, task)
+    if computed is not None:
+        return {"trivial": computed, "published": published}
     trivial = None
     if class_support:
         majority = max(class_support, key=class_support.get)
@@ -178,6 +187,17 @@ def baselines(dataset: str, task: str, class_support: dict[str, int] | None) -> 
     elif task == "regression":
         trivial = "always predicting the mean target scores R² ≈ 0 (0 exactly with the test mean)"
     return {"trivial": trivial, "published": published}
+
+
+def _computed_baseline(runs: pd.DataFrame | None, test_metric: str | None, task: str):
+    """The trivial model each run scored on its own test split: its mean over the runs."""
+    column = f"metrics.baseline/{test_metric}" if test_metric else None
+    if runs is None or column not in runs or runs[column].dropna().empty:
+        return None
+    values = runs[column].dropna()
+    model = "the majority class" if task == "classification" else "the training mean"
+    spread = f" (mean of {len(values)} runs' test splits)" if len(values) > 1 else ""
+    return f"always predicting {model}: {test_metric} {number(values.mean())}{spread}"
 
 
 def effects(board: pd.DataFrame, table: pd.DataFrame, keys: list[str], metric: str) -> list[str]:
@@ -362,6 +382,7 @@ def _context(source: Source, ranking: Ranking, evidence: Evidence) -> dict:
     facts = training(source.runs, evidence, best_id)
     failed = failures(source.runs)
     diverged = sum(row["reason"].startswith("TrainingDiverged") for row in failed)
+    test_metric = f"test/{source.metric[4:]}" if source.metric.startswith("val/") else None
     return {
         "title": source.title,
         "kind": source.kind,
@@ -377,8 +398,10 @@ def _context(source: Source, ranking: Ranking, evidence: Evidence) -> dict:
         "approach": approach(run, keys),
         "best_run": {"id": best_id, "name": run.get("tags.mlflow.runName")},
         "results": results_rows(table, source.metric),
-        "test_metric": f"test/{source.metric[4:]}" if source.metric.startswith("val/") else None,
-        "baselines": baselines(data["dataset"], data["task"], evidence.class_support),
+        "test_metric": test_metric,
+        "baselines": baselines(
+            data["dataset"], data["task"], evidence.class_support, source.runs, test_metric
+        ),
         "effects": effect_lines,
         "failures": failed,
         "notes": training_notes(facts),

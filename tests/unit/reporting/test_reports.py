@@ -62,3 +62,16 @@ def test_the_portfolio_lists_each_report_with_its_headline(tmp_path):
         in markdown.read_text()
     )
     assert 'href="one/report.html"' in html.read_text()
+
+
+def test_the_trivial_baseline_is_what_the_runs_computed_on_their_test_splits():
+    runs = pd.DataFrame({"metrics.baseline/test/rmse": [9.0, 8.0, None]})
+    found = reports.baselines("boston", "regression", None, runs, "test/rmse")
+    assert found["trivial"] == (
+        "always predicting the training mean: test/rmse 8.5 (mean of 2 runs' test splits)"
+    )
+    # Runs from before baselines were logged: what their class counts imply.
+    older = reports.baselines(
+        "liar", "classification", {"a": 3, "b": 1}, pd.DataFrame(), "test/acc"
+    )
+    assert older["trivial"].startswith("always predicting the majority class (a): test/acc 0.75")
