@@ -12,8 +12,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from ml_experiments.data.base import DataBundle, DatasetMeta, TensorSplit
-from ml_experiments.data.text import TextSplit
+from ml_experiments.data.base import DataBundle, DatasetMeta
 
 SPLITS = ("train", "val", "test")
 
@@ -61,9 +60,9 @@ def fingerprint(data: DataBundle) -> DataFingerprint:
     return DataFingerprint(digest, rows, split_digests)
 
 
-def _split_digest(split: TensorSplit | TextSplit) -> str:
+def _split_digest(split) -> str:
     digest = hashlib.sha256()
-    if isinstance(split, TextSplit):
+    if hasattr(split, "texts"):  # a TextSplit (not imported: data.text loads pandas)
         for text in split.texts:
             digest.update(str(text).encode("utf-8", "surrogatepass") + b"\0")
     else:
