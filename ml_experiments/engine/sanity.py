@@ -18,8 +18,9 @@ from ml_experiments.data import DataBundle
 from ml_experiments.engine.metrics import compute_metrics
 
 BASELINE_PREFIX = "baseline/test/"
-# Stopped before it converged: the last TREND_EPOCHS epochs brought more than RECENT_SHARE
-# of the training loss's whole fall, at more than NOISE_PER_EPOCH an epoch.
+# Stopped before it converged: the training loss fell more than NOISE_PER_EPOCH an epoch
+# over the last TREND_EPOCHS epochs, and the last epoch was the best on validation or
+# those epochs brought more than RECENT_SHARE of the loss's whole fall.
 TREND_EPOCHS = 3
 RECENT_SHARE = 0.10
 NOISE_PER_EPOCH = 0.01
@@ -58,7 +59,7 @@ def result_warnings(
     worse = _no_better_than_baseline(task, metrics)
     if worse is not None:
         found.append(ResultWarning("worse_than_baseline", worse))
-    steep = _still_improving(history or {})
+    steep = _still_improving(history or {}, metrics.get("best_epoch"))
     if steep is not None:
         found.append(ResultWarning("still_improving", steep))
     return found
@@ -80,20 +81,23 @@ def _no_better_than_baseline(task: Task, metrics: dict[str, float]) -> str | Non
     )
 
 
-def _still_improving(history: dict[str, list[float]]) -> str | None:
-    """The last epochs still brought a good share of the run's whole improvement: the
-    curve had not flattened (a steady fall, as much as a steep one, means more to gain)."""
+def _still_improving(history: dict[str, list[float]], best_epoch: float | None) -> str | None:
+    """The training loss still fell at the end, and either the validation metric was
+    best at the last epoch or the last epochs brought a good share of the whole fall:
+    more epochs (or a higher learning rate) would have helped."""
     losses = history.get("train/loss", [])
     epochs = min(TREND_EPOCHS, len(losses) - 1)
-    if epochs < 1:
+    if epochs < 1 or losses[-1] <= 0:
         return None
+    per_epoch = 1 - (losses[-1] / losses[-1 - epochs]) ** (1 / epochs)
     recent, total = losses[-1 - epochs] - losses[-1], losses[0] - losses[-1]
-    per_epoch = 1 - (losses[-1] / losses[-1 - epochs]) ** (1 / epochs) if losses[-1] > 0 else 0
-    if total <= 0 or recent <= RECENT_SHARE * total or per_epoch <= NOISE_PER_EPOCH:
+    best_at_the_end = best_epoch is not None and int(best_epoch) == len(losses)
+    if per_epoch <= NOISE_PER_EPOCH or not (best_at_the_end or recent > RECENT_SHARE * total):
         return None
     return (
         f"train/loss still fell {per_epoch:.1%} per epoch over the last {epochs} epoch(s) "
-        f"({losses[-1 - epochs]:.4g} -> {losses[-1]:.4g}, {recent / total:.0%} of the run's "
-        "whole improvement): training stopped before it converged. Raise trainer.max_epochs "
-        "or the learning rate."
+        f"({losses[-1 - epochs]:.4g} -> {losses[-1]:.4g})"
+        + (", and the last epoch was the best on validation" if best_at_the_end else "")
+        + ": training stopped before it converged. Raise trainer.max_epochs or the "
+        "learning rate."
     )

@@ -63,7 +63,19 @@ def test_a_run_no_better_than_its_baseline_is_warned(task, metrics, tag):
     ],
 )
 def test_a_loss_still_falling_at_the_last_epochs_is_warned(losses, warned):
-    found = result_warnings(Task.regression, {}, {"train/loss": losses})
+    found = result_warnings(Task.regression, {"best_epoch": 1.0}, {"train/loss": losses})
     assert [warning.tag for warning in found] == (["still_improving"] if warned else [])
     if warned:
         assert "Raise trainer.max_epochs" in found[0].message
+
+
+def test_a_steady_fall_with_the_best_epoch_last_is_warned():
+    """A linear model at a small learning rate on a table: 2% an epoch, 5% of its whole
+    fall in the last three epochs, and validation still improving."""
+    losses = [93.7, 87.4, 81.8, 76.5, 71.8, 67.4, 63.6, 60.2, 57.1, 54.4, 52.1, 50.1, 48.3]
+    losses += [46.7, 45.4, 44.2, 43.0, 42.0, 41.2, 40.3]
+    history = {"train/loss": losses}
+    found = result_warnings(Task.regression, {"best_epoch": 20.0}, history)
+    assert [warning.tag for warning in found] == ["still_improving"]
+    assert "the last epoch was the best on validation" in found[0].message
+    assert result_warnings(Task.regression, {"best_epoch": 12.0}, history) == []
