@@ -1,6 +1,7 @@
-"""Saving and loading a trained model: MLflow's pickled model alone (what a run logged
-before) against the run's model today (the same MLflow model plus its fitted arrays and
-JSON, which `predict` and `evaluate` load without unpickling anything), in one script.
+"""Saving and loading a trained model: MLflow's pickled scikit-learn model alone (what a
+run logged before) against the run's model today (the end-to-end MLflow model, which takes
+raw text and answers with class names and probabilities, plus the fitted arrays and JSON
+that `predict` and `evaluate` load without unpickling anything), in one script.
 
     python bench/model_saving.py [--repeats 3] [--train-subset N]
 
@@ -25,7 +26,7 @@ def fitted_imdb_tfidf(train_subset: int | None):
 
     from ml_experiments.config import register_configs
     from ml_experiments.config.build import build
-    from ml_experiments.engine.sklearn_fit import features, fit_and_test
+    from ml_experiments.engine.sklearn_fit import fit_and_test
     from ml_experiments.models.factory import build_for_data
 
     register_configs()
@@ -37,17 +38,18 @@ def fitted_imdb_tfidf(train_subset: int | None):
     data = build(cfg.dataset, drop=(), seed=cfg.seed)
     data, estimator = build_for_data(cfg.model, data)
     fit_and_test(estimator, data)
-    return estimator, features(data, data.test)[:5], cfg, data.meta
+    return estimator, data, cfg
 
 
 def time_saving(
-    estimator, example, scratch: Path, store_uri: str, safe_state_too: bool, cfg, meta
+    estimator, data, scratch: Path, store_uri: str, safe_state_too: bool, cfg
 ) -> tuple[float, str]:
     import mlflow
     import mlflow.sklearn
     import sklearn
     from omegaconf import OmegaConf
 
+    from ml_experiments.engine.sklearn_fit import features
     from ml_experiments.tracking.logger import RunLogger
 
     mlflow.set_tracking_uri(store_uri)
@@ -57,10 +59,11 @@ def time_saving(
     with mlflow.start_run() as run:
         # What a run logs first, and loading reads back: its config and dataset metadata.
         mlflow.log_text(OmegaConf.to_yaml(cfg), "config/hydra/config.yaml")
-        mlflow.log_dict(meta.to_dict(), "dataset_meta.json")
+        mlflow.log_dict(data.meta.to_dict(), "dataset_meta.json")
+        example = features(data, data.test)[:5]  # what runs gave MLflow's own flavour
         started = time.perf_counter()
         if safe_state_too:
-            RunLogger(run.info.run_id).log_sklearn_model(estimator, example)
+            RunLogger(run.info.run_id).log_sklearn_model(estimator, data)
         else:
             mlflow.sklearn.log_model(  # exactly as runs logged it before
                 estimator,
@@ -86,13 +89,13 @@ def main() -> None:
     parser.add_argument("--train-subset", type=int, default=None)
     args = parser.parse_args()
     logging.getLogger("mlflow").setLevel(logging.ERROR)
-    estimator, example, cfg, meta = fitted_imdb_tfidf(args.train_subset)
+    estimator, data, cfg = fitted_imdb_tfidf(args.train_subset)
     vocabulary = len(estimator.named_steps["words"].vocabulary_)
     before, after, loads = [], [], []
     for repeat in range(args.repeats):
         scratch, store_uri = scratch_store("model_saving")
         for safe in (repeat % 2 == 1, repeat % 2 == 0):  # alternate which side goes first
-            seconds, run_id = time_saving(estimator, example, scratch, store_uri, safe, cfg, meta)
+            seconds, run_id = time_saving(estimator, data, scratch, store_uri, safe, cfg)
             (after if safe else before).append(seconds)
             if safe:
                 loads.append(time_loading(run_id, store_uri))
@@ -107,7 +110,7 @@ def main() -> None:
             f"| MLflow model alone (cloudpickle) | {median(before):.2f} | "
             + ", ".join(f"{value:.2f}" for value in before)
             + " |",
-            f"| MLflow model + fitted arrays and JSON (today) | {median(after):.2f} | "
+            f"| end-to-end MLflow model + fitted arrays and JSON (today) | {median(after):.2f} | "
             + ", ".join(f"{value:.2f}" for value in after)
             + " |",
             "",

@@ -20,7 +20,7 @@ from ml_experiments.engine import checkpoint, runtime, sanity
 from ml_experiments.engine.checkpoint import ResumePoint
 from ml_experiments.engine.loop import FitResult
 from ml_experiments.engine.setup import build_trainer
-from ml_experiments.engine.sklearn_fit import features, fit_and_test
+from ml_experiments.engine.sklearn_fit import fit_and_test
 from ml_experiments.models.factory import build_for_data
 from ml_experiments.models.protocols import LoadsPretrained, ReadsText
 from ml_experiments.reporting.run_report import EvaluatedSplit, run_report
@@ -108,10 +108,9 @@ def _train_torch(
 
 def _log_torch_artifacts(cfg, data: DataBundle, result: FitResult, run_logger: RunLogger):
     if cfg.logger.log_model:
-        example = data.prepare_batch(data.test.x[:5], False)
         model = result.model
         tokenizer = model.tokenizer.state_dict() if isinstance(model, ReadsText) else None
-        run_logger.log_torch_model(model, example.cpu().numpy(), tokenizer)
+        run_logger.log_torch_model(model, data, tokenizer)
     if cfg.logger.log_checkpoint and result.best_checkpoint is not None:
         run_logger.log_artifact(result.best_checkpoint, "checkpoints")
     results = _evaluated_test_split(data, result.test_outputs)
@@ -122,7 +121,7 @@ def _log_torch_artifacts(cfg, data: DataBundle, result: FitResult, run_logger: R
 def _train_sklearn(cfg, estimator, data: DataBundle, run_logger: RunLogger) -> dict:
     result = fit_and_test(estimator, data)
     if cfg.logger.log_model:  # first, so the test metrics are linked to it
-        run_logger.log_sklearn_model(result.estimator, features(data, data.test)[:5])
+        run_logger.log_sklearn_model(result.estimator, data)
     run_logger.log_params(result.params)
     run_logger.log_metrics(result.metrics, 0)
     test_split = _evaluated_test_split(data, result.test_outputs)

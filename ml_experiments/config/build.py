@@ -11,7 +11,7 @@ from ml_experiments import paths
 from ml_experiments.errors import ConfigError
 
 # Keys that describe a component for people and logs, not arguments of its constructor.
-DESCRIPTIVE_KEYS = ("name",)
+DESCRIPTIVE_KEYS = ("name", "default_lr")
 
 
 def plain_options(node: DictConfig, drop: tuple[str, ...] = DESCRIPTIVE_KEYS) -> dict[str, Any]:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from ml_experiments.config.schemas import Modality, Task
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
@@ -112,6 +115,16 @@ def unchanged(inputs: torch.Tensor, training: bool) -> torch.Tensor:
 
 
 @dataclass
+class RawTable:
+    """A table's feature columns as the file gives them (gaps and categories included), and
+    the preparation fitted on the training split that turns such rows into model inputs:
+    what lets a logged model take new rows as they come."""
+
+    preprocessor: Any  # fitted: .transform(rows as a DataFrame) -> 2-D array of model inputs
+    test_rows: pd.DataFrame  # the test split's rows as read, for the model's input example
+
+
+@dataclass
 class DataBundle:
     train: TensorSplit
     val: TensorSplit
@@ -123,6 +136,8 @@ class DataBundle:
     # Applied to every batch on the training device before the model sees it, e.g.
     # uint8 pixels -> floats with augmentation; `training` is False for evaluation.
     prepare_batch: Callable[[torch.Tensor, bool], torch.Tensor] = unchanged
+    # Tabular files: the rows before preparation (None: the model's inputs are the rows).
+    raw_table: RawTable | None = None
 
     def to(self, device: torch.device) -> DataBundle:
         return replace(

@@ -6,7 +6,6 @@ Ctrl-C never lands inside a store transaction.
 
 from __future__ import annotations
 
-import logging
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ MODEL_STATE_FOLDER = "model_state"
 WEIGHTS_FILE = "weights.pt"  # a torch model's state_dict (+ its tokenizer), weights_only
 
 if TYPE_CHECKING:
+    from ml_experiments.data import DataBundle
     from ml_experiments.reporting.run_report import RunReport
 
 
@@ -108,25 +108,16 @@ class RunLogger:
             self.log_figure(figure, name)
 
     @uninterrupted
-    def log_torch_model(self, model, input_example, tokenizer_state: dict | None) -> None:
-        """The MLflow model (pickled, for `mlflow models serve`) and, beside it, its weights
-        alone, which `predict` and `evaluate` load without running code from the files."""
+    def log_torch_model(self, model, data: DataBundle, tokenizer_state: dict | None) -> None:
+        """The end-to-end MLflow model (pickled, for `mlflow models serve`: `serving.py`) and,
+        beside it, its weights alone, which `predict` and `evaluate` load without running
+        code from the files."""
         import mlflow
-        import mlflow.pytorch
         import torch
 
-        # MLflow warns about pickle on every call; the choice is deliberate (see below).
-        logging.getLogger("mlflow.pytorch").setLevel(logging.ERROR)
-        self.model_id = mlflow.pytorch.log_model(
-            model.cpu().eval(),
-            name="model",
-            input_example=input_example,
-            # Listing the requirement skips MLflow's slow import-tracing inference.
-            pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"],
-            # Pickle works for every model (torch.export, the default, fails on LSTMs with
-            # packed sequences and on many Hugging Face models) and logs 3x faster.
-            serialization_format="pickle",
-        ).model_id
+        from ml_experiments.tracking.serving import log_end_to_end_model
+
+        self.model_id = log_end_to_end_model(model.cpu().eval(), data)
         weights = {"model": model.state_dict()}
         if tokenizer_state is not None:
             weights["tokenizer"] = tokenizer_state
@@ -135,25 +126,16 @@ class RunLogger:
             mlflow.log_artifacts(scratch, MODEL_STATE_FOLDER)
 
     @uninterrupted
-    def log_sklearn_model(self, estimator, input_example) -> None:
-        """The MLflow model (cloudpickled, for `mlflow models serve`) and, beside it, the
-        fitted arrays and values that `predict` and `evaluate` load without pickle."""
+    def log_sklearn_model(self, estimator, data: DataBundle) -> None:
+        """The end-to-end MLflow model (pickled, for `mlflow models serve`: `serving.py`) and,
+        beside it, the fitted arrays and values that `predict` and `evaluate` load without
+        pickle."""
         import mlflow
-        import mlflow.sklearn
-        import sklearn
 
         from ml_experiments.models import fitted_state
+        from ml_experiments.tracking.serving import log_end_to_end_model
 
-        logging.getLogger("mlflow.sklearn").setLevel(logging.ERROR)  # the pickle warning
-        self.model_id = mlflow.sklearn.log_model(
-            estimator,
-            name="model",
-            input_example=input_example,
-            pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
-            # skops, MLflow's default, writes each array of a fitted vocabulary as its own
-            # zip entry, in time quadratic in their number: minutes for a text model.
-            serialization_format="cloudpickle",
-        ).model_id
+        self.model_id = log_end_to_end_model(estimator, data)
         with tempfile.TemporaryDirectory() as scratch:
             fitted_state.save(estimator, Path(scratch))
             mlflow.log_artifacts(scratch, MODEL_STATE_FOLDER)

@@ -145,7 +145,7 @@ def test_resume_with_other_options_is_refused(train, store):
     )
     assert "was trained with other options" in result.output
     assert "model.hidden_sizes: [128, 64] in the checkpoint, [8] now" in result.output
-    assert "optimizer.lr: 0.001 in the checkpoint, 0.1 now" in result.output
+    assert "optimizer.lr: 0.01 in the checkpoint, 0.1 now" in result.output  # mlp's default_lr
     assert "Traceback" not in result.output
 
 

@@ -52,7 +52,7 @@ def test_lstm_trains_on_the_kaggle_format_and_reads_raw_text_back(
     # model from its config and loads the weights alone, and runs none of it.
     marker = tmp_path / "code_ran"
     replaced = tamper_logged_model(store.client(), run.info.run_id, marker)
-    assert [path.name for path in replaced] == ["model.pth"]
+    assert [path.name for path in replaced] == ["python_model.pkl"]
     answer = run_module("predict", [f"run_id={run.info.run_id}", "text=Senate budget vote"],
                         store, shared_data, tmp_path).output  # fmt: skip
     assert "Senate budget vote  reliable" in answer and not marker.exists()

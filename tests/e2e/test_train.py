@@ -77,8 +77,9 @@ def test_default_run_trains_evaluates_and_logs_everything(train, store, tmp_path
     import mlflow
 
     mlflow.set_tracking_uri(store.uri)
-    model = mlflow.pytorch.load_model(f"runs:/{run.info.run_id}/model")
-    assert model(torch.zeros(2, 64)).shape == (2, 10)
+    model = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    answers = model.predict(model.input_example)  # the file's pixel columns, 0-16
+    assert list(answers.columns) == ["prediction", *(f"probability_{digit}" for digit in range(10))]
 
 
 def test_a_run_no_better_than_the_majority_class_warns_and_is_tagged(train, store, tmp_path):
@@ -132,8 +133,9 @@ def test_boston_linear_logs_regression_metrics_and_figures(train, store):
     import mlflow
 
     mlflow.set_tracking_uri(store.uri)
-    model = mlflow.pytorch.load_model(f"runs:/{run.info.run_id}/model")
-    assert model(torch.zeros(3, 13)).shape == (3, 1)
+    model = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    prices = model.predict(model.input_example)["prediction"]
+    assert len(prices) == 3 and 5 < prices.mean() < 60  # thousands of dollars, not standardized
 
 
 @pytest.mark.slow
@@ -160,8 +162,8 @@ def test_sklearn_path_logs_the_same_metrics_and_a_model(train, store):
     import mlflow
 
     mlflow.set_tracking_uri(store.uri)
-    estimator = mlflow.sklearn.load_model(f"runs:/{run.info.run_id}/model")
-    assert estimator.predict(torch.zeros(1, 64).numpy()).shape == (1,)
+    model = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    assert set(model.predict(model.input_example)["prediction"]) <= set("0123456789")
 
 
 def test_same_seed_gives_identical_metrics(train, store):

@@ -128,6 +128,16 @@ def test_digits_is_bundled_and_scaled():
     data = load_digits(name="digits", seed=0, **SPLITS)
     assert data.meta.input_shape == (64,) and data.meta.num_classes == 10
     assert 0.0 <= data.train.x.min() and data.train.x.max() <= 1.0
+    # Read from scikit-learn's file directly: the same pixels and digits as its loader.
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    reference = sklearn_digits()
+    rows = sum(len(split) for split in (data.train, data.val, data.test))
+    assert rows == len(reference.target) == 1797
+    all_x = torch.cat([data.train.x, data.val.x, data.test.x])
+    assert torch.allclose(all_x.sum(0), torch.tensor(reference.data.sum(0) / 16.0).float())
+    all_y = torch.cat([data.train.y, data.val.y, data.test.y])
+    assert torch.equal(all_y.bincount(), torch.tensor(reference.target).bincount())
 
 
 def write_table(path, header: str, row, rows: int = 30, encoding: str = "utf-8") -> None:

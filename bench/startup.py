@@ -1,0 +1,93 @@
+"""The default run, launch to exit: this checkout against an earlier commit, side by side.
+
+    python bench/startup.py [--baseline f1bcd33] [--repeats 5]
+
+The earlier commit is checked out in a temporary git worktree and run with the same
+Python; the two take turns, each in a fresh SQLite store (the first run of a store
+creates its tables, as a newcomer's first run does) and again in the same store (as
+every later run does). The time is `python -m ml_experiments.train` with no options, from
+launch to exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import PROJECT_ROOT, median, write_results
+
+
+def run_default(checkout: Path, outputs: Path) -> float:
+    started = time.perf_counter()
+    completed = subprocess.run(
+        [sys.executable, "-m", "ml_experiments.train", f"paths.outputs_dir={outputs}"],
+        cwd=checkout,  # `-m` imports the package of the working directory first
+        env={key: value for key, value in os.environ.items() if key != "MLFLOW_TRACKING_URI"},
+        capture_output=True,
+        text=True,
+    )
+    elapsed = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise RuntimeError(f"the default run failed in {checkout}:\n{completed.stderr[-3000:]}")
+    return elapsed
+
+
+def worktree(commit: str, folder: Path) -> Path:
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", str(folder), commit],
+        cwd=PROJECT_ROOT,
+        check=True,
+        capture_output=True,
+    )
+    return folder
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", default="f1bcd33")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="bench_startup_"))
+    sides = {"baseline": worktree(args.baseline, scratch / "baseline"), "today": PROJECT_ROOT}
+    times = {(side, store): [] for side in sides for store in ("new store", "same store")}
+    try:
+        for repeat in range(args.repeats):
+            order = list(sides) if repeat % 2 == 0 else list(reversed(sides))
+            for side in order:
+                outputs = scratch / f"{side}_{repeat}"
+                times[(side, "new store")].append(run_default(sides[side], outputs))
+                times[(side, "same store")].append(run_default(sides[side], outputs))
+    finally:
+        subprocess.run(
+            ["git", "worktree", "remove", "--force", str(sides["baseline"])],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+        )
+    write_results("startup", "Start-up: the default run, launch to exit", _table(times, args))
+
+
+def _table(times: dict, args) -> str:
+    lines = [
+        f"Median of {args.repeats} runs each, the two sides taking turns; `baseline` is "
+        f"commit {args.baseline}.",
+        "",
+        "| store | baseline (s) | today (s) | today / baseline |",
+        "|---|---|---|---|",
+    ]
+    for store in ("new store", "same store"):
+        before, after = median(times[("baseline", store)]), median(times[("today", store)])
+        lines.append(f"| {store} | {before:.2f} | {after:.2f} | {after / before:.2f} |")
+    lines += ["", "Every run: " + "; ".join(
+        f"{side}, {store}: " + ", ".join(f"{value:.2f}" for value in values)
+        for (side, store), values in times.items()
+    ) + "."]  # fmt: skip
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
