@@ -28,6 +28,7 @@ ORDER = [
     "pipeline",
     "sweep",
     "model_saving",
+    "startup",
 ]
 
 LINK = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)(\))")
