@@ -62,8 +62,11 @@ def scratch_store(name: str) -> tuple[Path, str]:
     return scratch, f"sqlite:///{scratch}/mlflow.db"
 
 
-def train(overrides: list[str], store_uri: str, outputs: Path) -> float:
-    """Run `python -m ml_experiments.train`; return its wall time, launch to exit, in seconds."""
+def train(
+    overrides: list[str], store_uri: str, outputs: Path, checkout: Path = PROJECT_ROOT
+) -> float:
+    """Run `python -m ml_experiments.train` of `checkout` (`-m` imports the package of the
+    working directory first); return its wall time, launch to exit, in seconds."""
     flags = [item for item in overrides if item.startswith("-")]  # Hydra wants them first
     rest = [item for item in overrides if not item.startswith("-")]
     started = time.perf_counter()
@@ -76,7 +79,7 @@ def train(overrides: list[str], store_uri: str, outputs: Path) -> float:
             f"paths.outputs_dir={outputs}",
             *rest,
         ],
-        cwd=PROJECT_ROOT,
+        cwd=checkout,
         env=os.environ
         | {"MLFLOW_TRACKING_URI": store_uri, "ML_EXPERIMENTS_DATA_DIR": str(data_dir())},
         capture_output=True,

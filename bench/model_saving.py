@@ -63,7 +63,7 @@ def time_saving(
         example = features(data, data.test)[:5]  # what runs gave MLflow's own flavour
         started = time.perf_counter()
         if safe_state_too:
-            RunLogger(run.info.run_id).log_sklearn_model(estimator, data)
+            RunLogger(run.info.run_id).log_model(estimator, data)
         else:
             mlflow.sklearn.log_model(  # exactly as runs logged it before
                 estimator,

@@ -12,29 +12,16 @@ launch to exit.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-from common import PROJECT_ROOT, median, write_results
+from common import PROJECT_ROOT, median, train, write_results
 
 
 def run_default(checkout: Path, outputs: Path) -> float:
-    started = time.perf_counter()
-    completed = subprocess.run(
-        [sys.executable, "-m", "ml_experiments.train", f"paths.outputs_dir={outputs}"],
-        cwd=checkout,  # `-m` imports the package of the working directory first
-        env={key: value for key, value in os.environ.items() if key != "MLFLOW_TRACKING_URI"},
-        capture_output=True,
-        text=True,
-    )
-    elapsed = time.perf_counter() - started
-    if completed.returncode != 0:
-        raise RuntimeError(f"the default run failed in {checkout}:\n{completed.stderr[-3000:]}")
-    return elapsed
+    """The default run's seconds, on the store it uses by default: <outputs>/mlflow.db."""
+    return train([], f"sqlite:///{outputs}/mlflow.db", outputs, checkout)
 
 
 def worktree(commit: str, folder: Path) -> Path:

@@ -22,7 +22,7 @@ from ml_experiments.engine.loop import FitResult
 from ml_experiments.engine.setup import build_trainer
 from ml_experiments.engine.sklearn_fit import fit_and_test
 from ml_experiments.models.factory import build_for_data
-from ml_experiments.models.protocols import LoadsPretrained, ReadsText
+from ml_experiments.models.protocols import LoadsPretrained
 from ml_experiments.reporting.run_report import EvaluatedSplit, run_report
 from ml_experiments.tracking import registry, store
 from ml_experiments.tracking.datasets import split_datasets
@@ -42,8 +42,8 @@ def run(cfg: DictConfig, context: RunContext) -> float:
 
     with tracked_run(cfg, context, resume_run_id=resume.run_id if resume else None) as run_logger:
         data = build(cfg.dataset, drop=(), seed=cfg.seed)
-        recorded = fingerprint.fingerprint(data)
-        data = fingerprint.stamped(data, recorded).with_target_scale()
+        data_fingerprint = fingerprint.fingerprint(data)
+        data = fingerprint.stamped(data, data_fingerprint).with_target_scale()
         data, model = build_for_data(cfg.model, data)
         if resume is None and isinstance(model, LoadsPretrained) and model.weights:
             # Transfer; a resumed run has its weights already. The store is open by now.
@@ -53,7 +53,7 @@ def run(cfg: DictConfig, context: RunContext) -> float:
         if resume is None:
             run_logger.log_params(_data_params(data))
             run_logger.log_dict(data.meta.to_dict(), "dataset_meta.json")
-            run_logger.log_datasets(split_datasets(data.meta, cfg.dataset, recorded))
+            run_logger.log_datasets(split_datasets(data.meta, cfg.dataset, data_fingerprint))
         if trains_with_torch:
             metrics, history = _train_torch(cfg, model, data, device, run_logger, resume)
         else:
@@ -108,9 +108,7 @@ def _train_torch(
 
 def _log_torch_artifacts(cfg, data: DataBundle, result: FitResult, run_logger: RunLogger):
     if cfg.logger.log_model:
-        model = result.model
-        tokenizer = model.tokenizer.state_dict() if isinstance(model, ReadsText) else None
-        run_logger.log_torch_model(model, data, tokenizer)
+        run_logger.log_model(result.model, data)
     if cfg.logger.log_checkpoint and result.best_checkpoint is not None:
         run_logger.log_artifact(result.best_checkpoint, "checkpoints")
     results = _evaluated_test_split(data, result.test_outputs)
@@ -121,7 +119,7 @@ def _log_torch_artifacts(cfg, data: DataBundle, result: FitResult, run_logger: R
 def _train_sklearn(cfg, estimator, data: DataBundle, run_logger: RunLogger) -> dict:
     result = fit_and_test(estimator, data)
     if cfg.logger.log_model:  # first, so the test metrics are linked to it
-        run_logger.log_sklearn_model(result.estimator, data)
+        run_logger.log_model(result.estimator, data)
     run_logger.log_params(result.params)
     run_logger.log_metrics(result.metrics, 0)
     test_split = _evaluated_test_split(data, result.test_outputs)

@@ -145,7 +145,8 @@ def _text_probabilities(trained, texts: list[str], batch_size: int):
 
 def _image_probabilities(trained, cfg: DictConfig):
     import torch
-    import torch.nn.functional as F
+
+    from ml_experiments.data.image_files import batch_as_trained, kept_shape
 
     meta = trained.meta
     if meta.modality != Modality.image or not isinstance(trained.model, torch.nn.Module):
@@ -155,12 +156,8 @@ def _image_probabilities(trained, cfg: DictConfig):
         )
     if cfg.inputs is None:
         raise UserError(f"{trained.source} classifies images: give inputs=<image file or folder>.")
-    # As in training: at the size the images were kept at, then resized like every batch.
-    shape = meta.stored_shape or meta.input_shape
-    files, images = _readable_images(cfg.inputs, shape, cfg.invert.value)
-    images = torch.stack(images)
-    if shape != meta.input_shape:
-        images = F.interpolate(images, size=meta.input_shape[1:], mode="bilinear", antialias=False)
+    files, images = _readable_images(cfg.inputs, kept_shape(meta), cfg.invert.value)
+    images = batch_as_trained(images, meta)
     with torch.no_grad():
         probabilities = torch.cat(
             [torch.softmax(trained.model(batch), dim=1) for batch in images.split(cfg.batch_size)]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from ml_experiments.data.base import DatasetMeta
 from ml_experiments.errors import DataError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -40,6 +41,22 @@ def load_image(path: Path, shape: tuple[int, int, int], invert: str) -> torch.Te
     if invert == "always" or guess:
         tensor = 1 - tensor
     return tensor
+
+
+def kept_shape(meta: DatasetMeta) -> tuple[int, ...]:
+    """The size the training images were kept at: new images are read at it first."""
+    return meta.stored_shape or meta.input_shape
+
+
+def batch_as_trained(images: list[torch.Tensor], meta: DatasetMeta) -> torch.Tensor:
+    """Images read at `kept_shape`, stacked and resized to the model's input as every
+    training batch was."""
+    import torch.nn.functional as F
+
+    batch = torch.stack(images)
+    if kept_shape(meta) != meta.input_shape:
+        batch = F.interpolate(batch, size=meta.input_shape[1:], mode="bilinear", antialias=False)
+    return batch
 
 
 def read_pixels(path: Path, shape: tuple[int, int, int]) -> torch.Tensor:

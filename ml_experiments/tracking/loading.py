@@ -40,11 +40,8 @@ def load_trained(
     if checkpoint_path is not None:
         return from_checkpoint(Path(checkpoint_path))
     if model is not None:
-        import mlflow
-
-        check_tracking_uri(tracking_uri)
-        mlflow.set_tracking_uri(tracking_uri)
-        return from_run(registry.run_of(model), tracking_uri)
+        check_tracking_uri(tracking_uri)  # before MLflow reads a plain path its own way
+        run_id = registry.run_of(model, tracking_uri)
     return from_run(run_id, tracking_uri)
 
 

@@ -36,14 +36,16 @@ class RunLogger:
         the model's page in the UI shows them."""
         import mlflow
 
-        tested = {key: value for key, value in metrics.items() if key.startswith("test/")}
-        if self.model_id is None or not tested:
-            mlflow.log_metrics(metrics, step=step)
-        else:
-            others = {key: value for key, value in metrics.items() if key not in tested}
-            if others:
-                mlflow.log_metrics(others, step=step)
-            mlflow.log_metrics(tested, step=step, model_id=self.model_id, dataset=self.test_dataset)
+        linked = {
+            key: value
+            for key, value in metrics.items()
+            if self.model_id is not None and key.startswith("test/")
+        }
+        others = {key: value for key, value in metrics.items() if key not in linked}
+        if others:
+            mlflow.log_metrics(others, step=step)
+        if linked:
+            mlflow.log_metrics(linked, step=step, model_id=self.model_id, dataset=self.test_dataset)
         self.logged_metrics = True
 
     @uninterrupted
@@ -108,37 +110,38 @@ class RunLogger:
             self.log_figure(figure, name)
 
     @uninterrupted
-    def log_torch_model(self, model, data: DataBundle, tokenizer_state: dict | None) -> None:
+    def log_model(self, model, data: DataBundle) -> None:
         """The end-to-end MLflow model (pickled, for `mlflow models serve`: `serving.py`) and,
-        beside it, its weights alone, which `predict` and `evaluate` load without running
-        code from the files."""
+        beside it under `model_state/`, what `predict` and `evaluate` load without running
+        code from the files: a PyTorch model's weights, or a scikit-learn model's fitted
+        arrays and values."""
         import mlflow
         import torch
 
         from ml_experiments.tracking.serving import log_end_to_end_model
 
-        self.model_id = log_end_to_end_model(model.cpu().eval(), data)
-        weights = {"model": model.state_dict()}
-        if tokenizer_state is not None:
-            weights["tokenizer"] = tokenizer_state
+        if isinstance(model, torch.nn.Module):
+            model = model.cpu().eval()
+        self.model_id = log_end_to_end_model(model, data)
         with tempfile.TemporaryDirectory() as scratch:
-            torch.save(weights, Path(scratch) / WEIGHTS_FILE)
+            _write_model_state(model, Path(scratch))
             mlflow.log_artifacts(scratch, MODEL_STATE_FOLDER)
 
-    @uninterrupted
-    def log_sklearn_model(self, estimator, data: DataBundle) -> None:
-        """The end-to-end MLflow model (pickled, for `mlflow models serve`: `serving.py`) and,
-        beside it, the fitted arrays and values that `predict` and `evaluate` load without
-        pickle."""
-        import mlflow
 
-        from ml_experiments.models import fitted_state
-        from ml_experiments.tracking.serving import log_end_to_end_model
+def _write_model_state(model, folder: Path) -> None:
+    import torch
 
-        self.model_id = log_end_to_end_model(estimator, data)
-        with tempfile.TemporaryDirectory() as scratch:
-            fitted_state.save(estimator, Path(scratch))
-            mlflow.log_artifacts(scratch, MODEL_STATE_FOLDER)
+    from ml_experiments.models import fitted_state
+    from ml_experiments.models.protocols import ReadsText
+
+    if not isinstance(model, torch.nn.Module):
+        fitted_state.save(model, folder)
+        return
+
+    weights = {"model": model.state_dict()}
+    if isinstance(model, ReadsText):  # a text model cannot be rebuilt without its vocabulary
+        weights["tokenizer"] = model.tokenizer.state_dict()
+    torch.save(weights, folder / WEIGHTS_FILE)
 
 
 def log_leaderboard(client, run_id: str, board, metric: str, folder: str = "summary") -> None:

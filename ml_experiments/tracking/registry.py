@@ -39,8 +39,9 @@ def register(model_id: str, name: str, alias: str | None = None) -> str:
     return str(version)
 
 
-def run_of(model_uri: str) -> str:
-    """The id of the run that logged the registered model version `model_uri` names."""
+def run_of(model_uri: str, tracking_uri: str) -> str:
+    """The id of the run that logged the registered model version `model_uri` names, in
+    the store at `tracking_uri`."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
@@ -50,7 +51,7 @@ def run_of(model_uri: str) -> str:
             f"model={model_uri} is not a registered model: write models:/<name>@<alias> "
             "(e.g. models:/digits@champion) or models:/<name>/<version>"
         )
-    client = mlflow.MlflowClient()
+    client = mlflow.MlflowClient(tracking_uri)
     name, alias, version = match["name"], match["alias"], match["version"]
     try:
         if alias is not None:

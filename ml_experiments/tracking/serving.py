@@ -120,14 +120,12 @@ class ImageModel(EndToEndModel):
     def _as_trained(self, images: np.ndarray, invert: str) -> torch.Tensor:
         """As predict reads image files: grey or colour at the size the training images were
         kept at, inverted as `invert` says, then resized as every training batch was."""
-        import torch.nn.functional as F
+        from ml_experiments.data.image_files import batch_as_trained, kept_shape
 
-        size = self.meta.input_shape
-        kept = self.meta.stored_shape or size
-        batch = torch.stack([_as_read_from_a_file(pixels, kept, invert) for pixels in images])
-        if kept != size:
-            batch = F.interpolate(batch, size=size[1:], mode="bilinear", antialias=False)
-        return batch
+        kept = kept_shape(self.meta)
+        return batch_as_trained(
+            [_as_read_from_a_file(pixels, kept, invert) for pixels in images], self.meta
+        )
 
 
 MODELS = {Modality.tabular: TableModel, Modality.text: TextModel, Modality.image: ImageModel}
