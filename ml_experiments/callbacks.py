@@ -50,6 +50,7 @@ class SweepParentRun(Callback):
         self.sweep_dir = sweeps.pin_sweep_dir(config)
         try:
             sweeps.check_overrides_fit_every_job(config)
+            sweeps.check_study_storage(config)
             self.sweep = sweeps.start_parent_run(config)
         except UserError as error:
             sys.exit(f"error: {error}")

@@ -30,6 +30,11 @@ class TrainingDiverged(UserError):
     """The loss became NaN or infinite."""
 
 
+class TrialPruned(Exception):
+    """An Optuna pruner stopped the trial this run belongs to: the run ends KILLED with
+    the `pruned` tag, and the sweep goes on."""
+
+
 class StopRequested(BaseException):
     """SIGTERM or Ctrl-C arrived: stop and mark the run KILLED (see `stopping`).
 

@@ -28,6 +28,7 @@ from ml_experiments.tracking import registry, store
 from ml_experiments.tracking.datasets import split_datasets
 from ml_experiments.tracking.logger import RunLogger
 from ml_experiments.tracking.run import RunContext, tracked_run
+from ml_experiments.tuning.trial import TrialReporter
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ def run(cfg: DictConfig, context: RunContext) -> float:
     resume = _resume_point(cfg) if cfg.trainer.resume else None
 
     with tracked_run(cfg, context, resume_run_id=resume.run_id if resume else None) as run_logger:
+        trial = _trial_reporter(cfg, context, run_logger.run_id)
         data = build(cfg.dataset, drop=(), seed=cfg.seed)
         data_fingerprint = fingerprint.fingerprint(data)
         data = fingerprint.stamped(data, data_fingerprint).with_target_scale()
@@ -55,7 +57,7 @@ def run(cfg: DictConfig, context: RunContext) -> float:
             run_logger.log_dict(data.meta.to_dict(), "dataset_meta.json")
             run_logger.log_datasets(split_datasets(data.meta, cfg.dataset, data_fingerprint))
         if trains_with_torch:
-            metrics, history = _train_torch(cfg, model, data, device, run_logger, resume)
+            metrics, history = _train_torch(cfg, model, data, device, run_logger, resume, trial)
         else:
             metrics, history = _train_sklearn(cfg, model, data, run_logger), None
         log.info("results: %s", " ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
@@ -64,6 +66,15 @@ def run(cfg: DictConfig, context: RunContext) -> float:
         if cfg.logger.register_as and not (context.sweep and cfg.logger.register_best):
             registry.register(run_logger.model_id, cfg.logger.register_as)
         return metrics[cfg.optimized_metric]
+
+
+def _trial_reporter(cfg: DictConfig, context: RunContext, run_id: str) -> TrialReporter | None:
+    """The Optuna trial this job runs for, told the run's id; None outside a stored study."""
+    if context.trial is None:
+        return None
+    reporter = TrialReporter(context.trial, cfg.optimized_metric)
+    reporter.record_run(run_id)
+    return reporter
 
 
 def _compare_with_baseline(data: DataBundle, metrics: dict, history, run_logger) -> None:
@@ -88,11 +99,12 @@ def _resume_point(cfg: DictConfig) -> ResumePoint:
 
 
 def _train_torch(
-    cfg, model, data: DataBundle, device, run_logger: RunLogger, resume
+    cfg, model, data: DataBundle, device, run_logger: RunLogger, resume, trial
 ) -> tuple[dict, dict]:
-    trainer = build_trainer(
-        cfg, model, data, device, run_logger.log_metrics, run_logger.run_id, resume
+    log_epoch = (
+        run_logger.log_metrics if trial is None else trial.after_epoch(run_logger.log_metrics)
     )
+    trainer = build_trainer(cfg, model, data, device, log_epoch, run_logger.run_id, resume)
     result = trainer.fit()
     # The epoch metrics of the best epoch: those weights were restored and tested.
     best = result.state.best_epoch - 1

@@ -12,7 +12,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from ml_experiments.errors import ConfigError
 
@@ -91,6 +91,14 @@ def artifact_root_for(tracking_uri: str, outputs_dir: str | Path) -> str | None:
     if database is not None:
         return (database.parent / "mlartifacts").as_uri()
     return (Path(outputs_dir).resolve() / "mlartifacts").as_uri()
+
+
+def without_credentials(uri: str) -> str:
+    """The URI with any user:password@ removed, fit to be logged."""
+    parts = urlsplit(uri)
+    if "@" not in parts.netloc:
+        return uri
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
 
 
 def safe_folder_name(name: str) -> str:

@@ -29,6 +29,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from ml_experiments import paths
 from ml_experiments.errors import ConfigError
 from ml_experiments.tracking import store
+from ml_experiments.tracking.run import PRUNED_TAG
 from ml_experiments.tracking.sweep_record import Sweep, key_of, recorded_sweep, write_sweep
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,15 @@ def _lacks(config: DictConfig, key: str) -> bool:
     parent, _, name = key.rpartition(".")
     node = OmegaConf.select(config, parent) if parent else config
     return not isinstance(node, DictConfig) or name not in node.keys()
+
+
+def check_study_storage(config: DictConfig) -> None:
+    """An Optuna sweep's study storage opens (ConfigError naming it if not): checked before
+    the parent run and any job."""
+    if "storage" in config.hydra.sweeper:
+        from ml_experiments.tuning.study import check_storage
+
+        check_storage(config.hydra.sweeper.storage)
 
 
 def pin_sweep_dir(config: DictConfig) -> Path:
@@ -278,9 +288,11 @@ def _log_summary(client, sweep: Sweep, sweep_dir: Path, runs, finished: int) -> 
     each job ranked by its own experiment's optimized_metric."""
     # A job that failed before its run started has a folder but no run.
     jobs = max(len(runs), sum(1 for path in sweep_dir.iterdir() if path.name.isdigit()))
+    pruned = _pruned(runs)
     client.log_metric(sweep.parent_run_id, "jobs_finished", finished)
-    client.log_metric(sweep.parent_run_id, "jobs_not_finished", jobs - finished)
-    _report_failures(client, sweep, runs, jobs)
+    client.log_metric(sweep.parent_run_id, "jobs_pruned", int(pruned.sum()))
+    client.log_metric(sweep.parent_run_id, "jobs_not_finished", jobs - finished - int(pruned.sum()))
+    _report_failures(client, sweep, runs[~pruned], jobs - int(pruned.sum()))
     optuna_results = sweep_dir / OPTUNA_RESULTS
     if optuna_results.is_file():
         client.log_artifact(sweep.parent_run_id, str(optuna_results), "optuna")
@@ -297,6 +309,16 @@ def _log_summary(client, sweep: Sweep, sweep_dir: Path, runs, finished: int) -> 
             continue  # nothing to rank; _report_failures said why
         folder = "summary" if len(groups) == 1 else f"summary/{paths.safe_folder_name(name)}"
         _log_ranking(client, sweep, members, metric, folder, single=len(groups) == 1)
+
+
+def _pruned(runs):
+    """Which runs an Optuna pruner stopped (KILLED with the `pruned` tag): not failures."""
+    import pandas as pd
+
+    column = f"tags.{PRUNED_TAG}"
+    if column not in runs:
+        return pd.Series(False, index=runs.index, dtype=bool)
+    return runs[column] == "true"
 
 
 def _ranking_groups(runs, default_metric: str) -> dict:

@@ -19,7 +19,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from ml_experiments.config import register_configs
-from ml_experiments.errors import StopRequested, UserError
+from ml_experiments.errors import StopRequested, TrialPruned, UserError
 
 register_configs()
 log = logging.getLogger("ml_experiments.train")
@@ -31,6 +31,7 @@ def main(cfg: DictConfig) -> float | None:
     from ml_experiments.sweeps import finished_job
     from ml_experiments.tracking.run import RunContext
     from ml_experiments.tracking.sweep_record import read_sweep
+    from ml_experiments.tuning.trial import trial_link
 
     hydra_cfg = HydraConfig.get()
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
@@ -40,6 +41,7 @@ def main(cfg: DictConfig) -> float | None:
         choices=dict(hydra_cfg.runtime.choices),
         job_number=hydra_cfg.job.num if in_sweep else None,
         sweep=read_sweep(Path(hydra_cfg.sweep.dir).resolve()) if in_sweep else None,
+        trial=trial_link(hydra_cfg.sweeper) if in_sweep else None,
     )
     if context.sweep is not None:
         done = finished_job(context.sweep, context.overrides, cfg.optimized_metric)
@@ -55,6 +57,9 @@ def main(cfg: DictConfig) -> float | None:
             # sweep: its run is FAILED, and no value is a failed trial to Optuna.
             return None
         sys.exit(1)
+    except TrialPruned as pruned:
+        log.info("%s; the MLflow run is marked KILLED with the tag pruned=true", pruned)
+        return None  # the sweeper tells Optuna the trial was pruned
     except StopRequested as stop:
         log.error("stopped by signal %d; the MLflow run is marked KILLED", stop.signum)
         sys.exit(128 + stop.signum)

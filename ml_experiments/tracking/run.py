@@ -4,6 +4,7 @@ FINISHED, FAILED or KILLED whatever happens inside."""
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from ml_experiments import paths
 from ml_experiments.config.build import dotted_items
 from ml_experiments.engine.checkpoint import run_folder
-from ml_experiments.errors import StopRequested
+from ml_experiments.errors import StopRequested, TrialPruned
 from ml_experiments.tracking.logger import RunLogger
 from ml_experiments.tracking.stopping import stop_signals_end_the_run, store_write
 from ml_experiments.tracking.store import (
@@ -30,9 +31,12 @@ from ml_experiments.tracking.store import (
     without_credentials,
 )
 from ml_experiments.tracking.sweep_record import Sweep, child_run_name
+from ml_experiments.tuning.trial import TrialLink
 
 log = logging.getLogger(__name__)
 SYSTEM_METRICS_SECONDS = 2
+CREDENTIALS = re.compile(r"://[^/@\s]+@")  # user:password@ in a database URL
+PRUNED_TAG = "pruned"  # on a run an Optuna pruner stopped (it ends KILLED)
 
 
 @dataclass
@@ -44,6 +48,7 @@ class RunContext:
     choices: dict[str, str]  # config group -> chosen option, e.g. {"model": "mlp"}
     job_number: int | None  # the job's number in a multirun, None for a single run
     sweep: Sweep | None = None  # the multirun's parent run, when one was opened
+    trial: TrialLink | None = None  # the Optuna trial this job runs for, in a stored study
 
 
 def run_name(cfg: DictConfig, context: RunContext) -> str:
@@ -120,6 +125,9 @@ def tracked_run(
                 mlflow.set_tags(process_tags())
                 mark_abandoned_runs_killed(run.info.experiment_id, run.info.run_id)
             yield run_logger
+    except TrialPruned as pruned:
+        _end_run(context, log_folder, "KILLED", str(pruned), pruned=True)
+        raise
     except BaseException as error:
         stopped = isinstance(error, (KeyboardInterrupt, StopRequested))
         reason = f"{type(error).__name__}: {error}"
@@ -143,7 +151,13 @@ def _experiment_id(cfg: DictConfig, context: RunContext) -> str:
 
 
 def _tags(context: RunContext) -> dict[str, str]:
-    return {
+    trial = context.trial
+    optuna = (
+        {}
+        if trial is None
+        else {"optuna_study": trial.study_name, "optuna_trial": str(trial.number)}
+    )
+    return optuna | {
         "git_commit": git_commit(),
         "dataset": str(context.choices.get("dataset")),
         "model": str(context.choices.get("model")),
@@ -161,8 +175,9 @@ def _log_config_files(cfg: DictConfig, context: RunContext) -> None:
     resolved = OmegaConf.to_yaml(OmegaConf.create(loggable_config(cfg)))
     mlflow.log_text(resolved, "config/config_resolved.yaml")
     hydra_dir = context.output_dir / ".hydra"
-    if hydra_dir.is_dir():
-        mlflow.log_artifacts(str(hydra_dir), "config/hydra")
+    for path in sorted(hydra_dir.glob("*.yaml")):
+        # hydra.yaml holds the sweeper's storage URL, password and all.
+        mlflow.log_text(CREDENTIALS.sub("://***@", path.read_text()), f"config/hydra/{path.name}")
 
 
 def _end_run(
@@ -172,6 +187,7 @@ def _end_run(
     reason: str = "",
     trace: str = "",
     reason_tag: str = "end_reason",
+    pruned: bool = False,
 ) -> None:
     """Save the log (and the failure), then set the final status. Never masks the real error."""
     import mlflow
@@ -179,6 +195,8 @@ def _end_run(
     try:
         if reason:
             mlflow.set_tag(reason_tag, reason[:5000])
+        if pruned:
+            mlflow.set_tag(PRUNED_TAG, "true")
         if trace:
             mlflow.log_text(trace, "error/traceback.txt")
         for handler in logging.getLogger().handlers:

@@ -9,6 +9,7 @@ import math
 import subprocess
 import sys
 
+import optuna
 import pytest
 import yaml
 
@@ -172,7 +173,12 @@ def test_optuna_records_a_failing_trial_and_finishes_the_study(store, shared_dat
     assert artifact_paths(store, parent.info.run_id, "optuna") == {
         "optuna/optimization_results.yaml"
     }
-    assert "Failed experiment" in result.output  # the sweeper's own record of the failure
+    assert "failed trial" in result.output  # the sweeper's own record of the failure
+    study = optuna.load_study(
+        study_name="optuna_sweep", storage=f"sqlite:///{tmp_path}/outputs/optuna.db"
+    )
+    states = sorted(trial.state.name for trial in study.trials)
+    assert states == sorted(["FAIL"] * len(diverging) + ["COMPLETE"] * (5 - len(diverging)))
 
 
 def test_a_sweep_where_every_job_fails_says_so_and_fails_its_parent(store, shared_data, tmp_path):

@@ -14,12 +14,12 @@ import pytest
 
 PACKAGE = "ml_experiments"
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / PACKAGE
-COMMANDS = ("train", "evaluate", "predict", "compare", "report", "ui", "callbacks")
+COMMANDS = ("train", "evaluate", "predict", "compare", "report", "ui", "callbacks", "optuna_sweeper")
 # Lowest first: the first part of a module's name below the package decides its layer.
 LAYERS = [
     ("errors", "paths"),
     ("config", "data"),
-    ("engine", "models"),
+    ("engine", "models", "tuning"),
     ("tracking", "reporting"),
     ("experiment", "sweeps"),
     COMMANDS,
