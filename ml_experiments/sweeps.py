@@ -179,7 +179,8 @@ def start_parent_run(config: DictConfig) -> Sweep:
             "optimized_metric": config.optimized_metric,
             "overrides": " ".join(config.hydra.overrides.task),
             "git_commit": store.git_commit(),
-        },
+        }
+        | _study_tags(config.hydra.sweeper),
     )
     register_best_as = None
     if config.logger.register_best:
@@ -195,6 +196,16 @@ def start_parent_run(config: DictConfig) -> Sweep:
     write_sweep(sweep, sweep_dir)
     log.info("sweep parent run %s; each job nests its run under it", sweep.parent_run_id)
     return sweep
+
+
+def _study_tags(sweeper: DictConfig) -> dict[str, str]:
+    """An Optuna sweep's study: its name and where it is stored (password removed)."""
+    if not sweeper.get("storage"):
+        return {}
+    return {
+        "optuna_study": str(sweeper.study_name),
+        "optuna_storage": paths.without_credentials(str(sweeper.storage)),
+    }
 
 
 def _reopened(sweep: Sweep, tracking_uri: str) -> bool:

@@ -165,6 +165,8 @@ def test_optuna_records_a_failing_trial_and_finishes_the_study(store, shared_dat
     assert {child.info.status for child in children if child not in diverging} == {"FINISHED"}
     assert parent.info.run_name.startswith("optuna_sweep optuna: 5 trials over optimizer.lr")
     assert parent.data.tags["sweeper"] == "OptunaSweeper"
+    assert parent.data.tags["optuna_study"] == "optuna_sweep"
+    assert parent.data.tags["optuna_storage"] == f"sqlite:///{tmp_path}/outputs/optuna.db"
     assert parent.info.status == "FINISHED"
     # Optuna's own results, logged to the parent, agree with the best child.
     results_file = next((tmp_path / "outputs" / "multiruns").glob("*/optimization_results.yaml"))
