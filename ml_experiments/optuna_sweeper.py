@@ -101,8 +101,7 @@ class StudySweeper:
     def _open_study(self, searched: dict) -> optuna.Study:
         storage = studies.storage_for(self.storage)
         name = self.study_name or "sweep"
-        first_sampler = self._sampler(searched, seed_offset=0)
-        study = studies.open_study(name, storage, [self.direction], first_sampler, self.pruner)
+        study = studies.open_study(name, storage, [self.direction], self.pruner)
         studies.retry_abandoned_trials(study)
         done = len(studies.finished_trials(study))
         # Continuing, or joining another process: seed past the draws already made.

@@ -133,15 +133,14 @@ def open_study(
     name: str,
     storage: RDBStorage | None,
     directions: Sequence[str],
-    sampler: optuna.samplers.BaseSampler,
     pruner: optuna.pruners.BasePruner,
 ) -> optuna.Study:
     """Create the study, or load it to continue; ConfigError when the stored study
-    optimizes in other directions (another metric: choose another study name)."""
+    optimizes in other directions (another metric: choose another study name). The
+    caller sets its sampler, which may depend on the trials already stored."""
     study = optuna.create_study(
         study_name=name,
         storage=storage,
-        sampler=sampler,
         pruner=pruner,
         directions=list(directions),
         load_if_exists=True,
