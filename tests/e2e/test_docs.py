@@ -34,6 +34,8 @@ PLACEHOLDERS = {"<run_id>": "0123456789abcdef0123456789abcdef"}
 COMPOSED = {"train", "evaluate", "predict"}  # Hydra apps: checked with --cfg job
 # Commands that parse key=value arguments themselves: checked with their own parser.
 PARSED = {"compare", "report"}
+# Commands with their own --flags (argparse): each flag checked against their --help.
+FLAGGED = {"ui", "server"}
 # Arguments after which Hydra prints something and exits without training: run as written.
 INFORMATIONAL = {"--cfg", "-c", "--help", "-h", "--hydra-help", "--info", "-i"}
 SEPARATORS = {"&&", "||", ";", "|"}
@@ -180,12 +182,13 @@ Invocation = tuple[str, tuple[str, ...]]  # (module, arguments)
 
 def invocations(command: Command) -> list[Invocation]:
     """The processes that check a command: for a Hydra app, the command with --cfg job
-    (a sweep: one per single run); for ui, its --help; for compare and report, none."""
+    (a sweep: one per single run); for ui and server, their --help; for compare and
+    report, none."""
     args, error = substituted(command)
     if error:
         return []
-    if command.module == "ui":
-        return [("ui", ("--help",))]
+    if command.module in FLAGGED:
+        return [(command.module, ("--help",))]
     if command.module not in COMPOSED:
         return []
     multirun = "-m" in args or "--multirun" in args
@@ -259,7 +262,7 @@ def check_parsed(command: Command) -> None:
         pytest.fail(f"{command.doc}:{command.line}: `{command.text}`: {error}", pytrace=False)
 
 
-def check_ui(command: Command, finished) -> None:
+def check_flags(command: Command, finished) -> None:
     (invocation,) = invocations(command)
     result = finished[invocation]
     assert result.returncode == 0, result.stdout + result.stderr
@@ -269,7 +272,7 @@ def check_ui(command: Command, finished) -> None:
         flag = arg.partition("=")[0]
         if flag.startswith("-"):
             assert flag in flags, (
-                f"{command.doc}:{command.line}: `{command.text}`: ui has no {flag} "
+                f"{command.doc}:{command.line}: `{command.text}`: {command.module} has no {flag} "
                 f"(it takes {', '.join(sorted(flags))})"
             )
 
@@ -279,7 +282,7 @@ COMMANDS = all_commands()
 
 def test_the_docs_show_commands_of_every_module():
     modules = {command.module for command in COMMANDS}
-    assert modules == COMPOSED | PARSED | {"ui"}, modules
+    assert modules == COMPOSED | PARSED | FLAGGED, modules
 
 
 @pytest.mark.parametrize(
@@ -293,8 +296,8 @@ def test_command_in_docs_works(command: Command, finished):
         check_composes(command, finished)
     elif command.module in PARSED:
         check_parsed(command)
-    elif command.module == "ui":
-        check_ui(command, finished)
+    elif command.module in FLAGGED:
+        check_flags(command, finished)
     else:
         pytest.fail(
             f"{command.doc}:{command.line}: no such command: ml_experiments.{command.module}"

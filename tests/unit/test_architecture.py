@@ -14,7 +14,8 @@ import pytest
 
 PACKAGE = "ml_experiments"
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / PACKAGE
-COMMANDS = ("train", "evaluate", "predict", "compare", "report", "ui", "callbacks", "optuna_sweeper")
+COMMANDS = ("train", "evaluate", "predict", "compare", "report", "ui", "server", "callbacks",
+            "optuna_sweeper")  # fmt: skip
 # Lowest first: the first part of a module's name below the package decides its layer.
 LAYERS = [
     ("errors", "paths"),
