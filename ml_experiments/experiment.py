@@ -2,6 +2,9 @@
 
 check config -> seed, device -> open MLflow run -> data -> model
   -> torch loop or scikit-learn fit -> test metrics, report, model -> objective
+
+Under torchrun every process runs this flow together: rank 0 opens and logs the run,
+the others train their slice of each batch and log nothing (docs/distributed.md).
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from ml_experiments.config.build import build
 from ml_experiments.config.rules import check_config, check_metric_names
 from ml_experiments.config.schemas import Modality
 from ml_experiments.data import DataBundle, fingerprint
-from ml_experiments.engine import checkpoint, runtime, sanity
+from ml_experiments.engine import checkpoint, distributed, runtime, sanity
 from ml_experiments.engine.checkpoint import ResumePoint
+from ml_experiments.engine.distributed import World
 from ml_experiments.engine.loop import FitResult
 from ml_experiments.engine.setup import build_trainer
 from ml_experiments.engine.sklearn_fit import fit_and_test
@@ -35,14 +39,20 @@ log = logging.getLogger(__name__)
 
 def run(cfg: DictConfig, context: RunContext) -> float:
     """Train, evaluate and log one run; return the value of `cfg.optimized_metric`."""
-    check_config(cfg)
+    world = distributed.launched_world()
+    check_config(cfg, processes=world.size)
     runtime.seed_everything(cfg.seed)
     runtime.set_threads(cfg.device.threads)
     device = runtime.select_device(cfg.device.type.value)
     resume = _resume_point(cfg) if cfg.trainer.resume else None
+    with distributed.process_group(world, cfg.trainer.distributed.backend, device) as world:
+        return _tracked(cfg, context, world, resume)
 
-    with tracked_run(cfg, context, resume_run_id=resume.run_id if resume else None) as run_logger:
-        trial = _trial_reporter(cfg, context, run_logger.run_id)
+
+def _tracked(cfg: DictConfig, context: RunContext, world: World, resume) -> float:
+    resume_run_id = resume.run_id if resume else None
+    with tracked_run(cfg, context, resume_run_id, world) as run_logger:
+        trial = _trial_reporter(cfg, context, run_logger.run_id) if world.is_main else None
         data = build(cfg.dataset, drop=(), seed=cfg.seed)
         data_fingerprint = fingerprint.fingerprint(data)
         data = fingerprint.stamped(data, data_fingerprint).with_target_scale()
@@ -57,9 +67,11 @@ def run(cfg: DictConfig, context: RunContext) -> float:
             run_logger.log_dict(data.meta.to_dict(), "dataset_meta.json")
             run_logger.log_datasets(split_datasets(data.meta, cfg.dataset, data_fingerprint))
         if trains_with_torch:
-            metrics, history = _train_torch(cfg, model, data, device, run_logger, resume, trial)
+            metrics, history = _train_torch(cfg, model, data, world, run_logger, resume, trial)
         else:
             metrics, history = _train_sklearn(cfg, model, data, run_logger), None
+        if not world.is_main:  # rank 0 reports the results
+            return metrics[cfg.optimized_metric]
         log.info("results: %s", " ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
         _compare_with_baseline(data, metrics, history, run_logger)
         # A sweep that registers its best leaves its jobs to the parent (sweeps.py).
@@ -99,12 +111,14 @@ def _resume_point(cfg: DictConfig) -> ResumePoint:
 
 
 def _train_torch(
-    cfg, model, data: DataBundle, device, run_logger: RunLogger, resume, trial
+    cfg, model, data: DataBundle, world: World, run_logger: RunLogger, resume, trial
 ) -> tuple[dict, dict]:
     log_epoch = (
         run_logger.log_metrics if trial is None else trial.after_epoch(run_logger.log_metrics)
     )
-    trainer = build_trainer(cfg, model, data, device, log_epoch, run_logger.run_id, resume)
+    trainer = build_trainer(
+        cfg, model, data, world.device, log_epoch, run_logger.run_id, resume, world
+    )
     result = trainer.fit()
     # The epoch metrics of the best epoch: those weights were restored and tested.
     best = result.state.best_epoch - 1
@@ -113,7 +127,8 @@ def _train_torch(
     # epoch's. best/val/* records the latter, so the UI and sweepers agree.
     summary = {"best_epoch": float(result.state.best_epoch)} | result.test_metrics
     summary |= {f"best/{key}": value for key, value in at_best.items() if key.startswith("val/")}
-    _log_torch_artifacts(cfg, trainer.data, result, run_logger)
+    if world.is_main:
+        _log_torch_artifacts(cfg, trainer.data, result, run_logger)
     run_logger.log_metrics(summary, result.state.epoch)  # after the model: linked to it
     return at_best | summary, result.state.history
 

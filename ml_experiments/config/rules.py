@@ -7,12 +7,19 @@ import dataclasses
 from omegaconf import DictConfig, OmegaConf
 
 from ml_experiments.config.metric_names import METRIC_NAMES, logged_metric_names
-from ml_experiments.config.schemas import Task
+from ml_experiments.config.schemas import SklearnLinearModelConfig, Task, TextLinearModelConfig
 from ml_experiments.errors import ConfigError
 
+# The models scikit-learn fits, in one process.
+SCIKIT_LEARN_MODELS = (SklearnLinearModelConfig, TextLinearModelConfig)
+# torch.distributed's backends (whether this build has one is known only at run time).
+BACKENDS = ("gloo", "nccl", "mpi", "ucc", "xccl")
 
-def check_config(cfg: DictConfig) -> None:
-    """Raise ConfigError naming every broken rule, so one run shows all of them."""
+
+def check_config(cfg: DictConfig, processes: int = 1) -> None:
+    """Raise ConfigError naming every broken rule, so one run shows all of them.
+
+    `processes`: how many train the run together (torchrun's WORLD_SIZE)."""
     unset = sorted(OmegaConf.missing_keys(cfg))
     if unset:
         raise ConfigError(
@@ -26,6 +33,7 @@ def check_config(cfg: DictConfig) -> None:
     problems += _scheduler_problems(cfg.scheduler, cfg.trainer.max_epochs)
     problems += _learning_rate_sign_problems(cfg.scheduler)
     problems += _metric_name_problems(cfg)
+    problems += _process_problems(cfg, processes)
     if not 0 <= cfg.seed < 2**32:  # numpy's and torch's range
         problems.append(f"seed must be between 0 and 4294967295, got {cfg.seed}")
     if (cfg.logger.register_as or cfg.logger.register_best) and not cfg.logger.log_model:
@@ -137,6 +145,29 @@ def _trainer_problems(trainer: DictConfig) -> list[str]:
         ),
     ]
     return [message for holds, message in rules if not holds]
+
+
+def _process_problems(cfg: DictConfig, processes: int) -> list[str]:
+    problems = []
+    backend = cfg.trainer.distributed.backend
+    if backend is not None and backend not in BACKENDS:
+        problems.append(
+            f"trainer.distributed.backend={backend} is not one of {', '.join(BACKENDS)}; "
+            "leave it null for gloo on CPUs and nccl on GPUs"
+        )
+    if processes == 1:
+        return problems
+    if OmegaConf.get_type(cfg.model) in SCIKIT_LEARN_MODELS:
+        problems.append(
+            f"model={cfg.model.name} is fitted by scikit-learn in one process; torchrun's "
+            f"{processes} processes cannot share it. Run it with python -m ml_experiments.train"
+        )
+    if cfg.trainer.batch_size < processes:
+        problems.append(
+            f"trainer.batch_size={cfg.trainer.batch_size} is the whole batch, which the "
+            f"{processes} processes share: it must be at least {processes}"
+        )
+    return problems
 
 
 def _split_problems(dataset: DictConfig) -> list[str]:

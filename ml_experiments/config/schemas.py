@@ -495,8 +495,18 @@ class CheckpointConfig:
 
 
 @dataclass
+class DistributedConfig:
+    """Data-parallel training, on when torchrun starts several processes (docs/distributed.md)."""
+
+    # The processes' communication library: null picks gloo on CPUs, nccl on CUDA GPUs.
+    backend: str | None = None
+
+
+@dataclass
 class TrainerConfig:
     max_epochs: int = 20
+    # The whole batch of one optimizer step: under torchrun each process trains on its
+    # slice of it, so the same batch_size learns the same whatever the processes.
     batch_size: int = 64
     eval_batch_size: int = 1024
     # Drives early stopping, the best checkpoint and plateau; whether lower or higher
@@ -523,6 +533,9 @@ class TrainerConfig:
     resume: str | None = None  # a checkpoint path or an MLflow run id
     limit_train_batches: int | None = None
     progress_bar: bool | None = None  # null: only when stderr is a terminal
+    distributed: DistributedConfig = field(default_factory=DistributedConfig)
+    # Under torchrun on GPUs: batch norm statistics over the whole batch, not each slice.
+    sync_batchnorm: bool = False
 
 
 @dataclass

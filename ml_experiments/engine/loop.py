@@ -24,10 +24,11 @@ from torch import nn
 from ml_experiments.config.metric_names import direction
 from ml_experiments.config.schemas import ClassWeight, Modality, Task, TrainerConfig
 from ml_experiments.data import DataBundle, TensorSplit
-from ml_experiments.engine import checkpoint
+from ml_experiments.engine import checkpoint, distributed
+from ml_experiments.engine.distributed import SINGLE, RankZeroStopped, World
 from ml_experiments.engine.metrics import compute_metrics
 from ml_experiments.engine.schedules import LrSchedule
-from ml_experiments.errors import CheckpointError, ConfigError, TrainingDiverged
+from ml_experiments.errors import CheckpointError, ConfigError, StopRequested, TrainingDiverged
 from ml_experiments.models.protocols import EpochAware
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,11 @@ class Trainer:
         seed: int,
         log_metrics: MetricsLogger,
         checkpoint_extras: dict[str, Any],  # stored in every checkpoint: config, run id
+        world: World = SINGLE,  # the processes training together (torchrun), or one
     ):
         self.model = model
+        self.world = world
+        self.seed = seed
         self.data = data
         self.optimizer = optimizer
         self.schedule = schedule
@@ -110,6 +114,9 @@ class Trainer:
         self.best_weights = copy.deepcopy(model.state_dict())
         self.state = TrainingState()
         self.monitor_sign = 1.0 if direction(settings.monitor) == "min" else -1.0
+        # What training steps call: the model wrapped in DDP across processes. Everything
+        # else (evaluation, weights, checkpoints) uses the model itself.
+        self.train_model = distributed.for_training(model, world)
 
     # --- the loop -------------------------------------------------------------
 
@@ -152,8 +159,10 @@ class Trainer:
     def run_epoch(self, epoch: int) -> dict[str, float]:
         started = time.perf_counter()
         learning_rate = self.optimizer.param_groups[0]["lr"]
+        distributed.seed_random_streams(self.seed, epoch, self.world)
         if isinstance(self.model, EpochAware):  # e.g. gradual unfreezing
             self.model.on_epoch_start(epoch)
+            self.train_model = distributed.for_training(self.model, self.world, self.train_model)
         train_loss = self.train_one_epoch(epoch)
         trained = time.perf_counter()
         val_metrics, _ = self.evaluate(self.data.val)
@@ -171,17 +180,31 @@ class Trainer:
         self.state.epoch = epoch
         for key, value in metrics.items():
             self.state.history.setdefault(key, []).append(value)
-        self.log_metrics(metrics, epoch)
+        self._log_epoch(metrics, epoch)
         self._report(epoch, metrics)
-        if self.settings.checkpoint.enabled:
+        if self.settings.checkpoint.enabled and self.world.is_main:
             self.save_checkpoints(improved)
         return metrics
+
+    def _log_epoch(self, metrics: dict[str, float], epoch: int) -> None:
+        """Log the epoch (rank 0 does; the others' logger writes nothing). When logging
+        stops the run on rank 0 (an Optuna pruner), every process stops with it."""
+        try:
+            self.log_metrics(metrics, epoch)
+        except (StopRequested, KeyboardInterrupt):
+            raise  # the signal reached every process
+        except BaseException:
+            if self.world.is_distributed:
+                distributed.everyone_continues(False, self.world)
+            raise
+        if not distributed.everyone_continues(True, self.world):
+            raise RankZeroStopped(f"rank 0 stopped the run after epoch {epoch}")
 
     def train_one_epoch(self, epoch: int) -> float:
         self.model.train()
         split = self.data.train
         batch_size = self.settings.batch_size
-        total_batches = steps_in_epoch(split, self.settings)
+        total_batches = steps_in_epoch(split, self.settings, self.world.size)
         loss_sum = torch.zeros((), device=self.device)
         seen = 0
         accumulate = self.settings.accumulate_batches
@@ -200,17 +223,34 @@ class Trainer:
             group_start = index - index % accumulate
             group_size = min(accumulate, total_batches - group_start)
             update = index + 1 == group_start + group_size
-            loss = self.train_step(inputs, targets, update, 1.0 / group_size)
+            # Across processes, each trains on its slice of the batch.
+            inputs, targets, share = distributed.local_batch(inputs, targets, self.world)
+            loss = self.train_step(inputs, targets, update, share / group_size)
             if self.state.first_loss is None:
-                self.state.first_loss = loss.item()
+                self.state.first_loss = self._batch_loss(loss, len(targets))
             # Summed on the device: reading .item() every batch would wait on the GPU.
             loss_sum += loss.detach() * len(targets)
             seen += len(targets)
-        mean_loss = (loss_sum / max(seen, 1)).item()
+        distributed.sync_buffers(self.model, self.world)
+        mean_loss = self._mean_over_processes(loss_sum, seen)
         if not math.isfinite(mean_loss):
             raise TrainingDiverged(self._diverged_message("train/loss", mean_loss, epoch))
         self._check_loss_growth("train/loss", mean_loss, epoch)
         return mean_loss
+
+    def _batch_loss(self, loss: torch.Tensor, examples: int) -> float:
+        """The whole batch's mean loss: across processes, over every process's slice."""
+        if not self.world.is_distributed:
+            return loss.item()
+        return self._mean_over_processes(loss.detach() * examples, examples)
+
+    def _mean_over_processes(self, total: torch.Tensor, count: int) -> float:
+        """`total / count`, both summed over the processes first (one process: its own)."""
+        if self.world.is_distributed:
+            counted = torch.stack([total, total.new_tensor(float(count))])
+            summed = distributed.sum_over_processes(counted, self.world)
+            total, count = summed[0], summed[1].item()
+        return (total / max(count, 1)).item()
 
     def _check_loss_growth(self, metric: str, loss: float, epoch: int) -> None:
         """A finite loss orders of magnitude above the untrained model's has diverged too:
@@ -235,9 +275,10 @@ class Trainer:
         gradients gathered since the last one. `loss_weight` is 1 / the batches per step,
         so the step follows their mean loss."""
         inputs = self.data.prepare_batch(inputs, True).contiguous(memory_format=self.memory_format)
-        with self._autocast():
-            loss = self.loss(self.model(inputs), targets, training=True)
-        self.scaler.scale(loss * (loss_weight / self.loss_scale)).backward()
+        with distributed.gradients_held_back(self.train_model, update):
+            with self._autocast():
+                loss = self.loss(self.train_model(inputs), targets, training=True)
+            self.scaler.scale(loss * (loss_weight / self.loss_scale)).backward()
         if not update:
             return loss
         if self.settings.gradient_clip_norm is not None:
@@ -259,14 +300,17 @@ class Trainer:
         return F.mse_loss(outputs.float().squeeze(-1), targets)
 
     def predict(self, split: TensorSplit) -> torch.Tensor:
-        return predict_split(
+        """Outputs for every example of `split`: across processes, each predicts its shard
+        and the shards are gathered back in order."""
+        outputs = predict_split(
             self.model,
-            split,
+            distributed.shard(split, self.world),
             self._prepare_for_evaluation,
             self.settings.eval_batch_size,
             self.task,
             self._autocast,
         )
+        return distributed.gather_shards(outputs, len(split), self.world)
 
     def evaluate(self, split: TensorSplit) -> tuple[dict[str, float], torch.Tensor]:
         outputs = self.predict(split)
@@ -386,19 +430,22 @@ class Trainer:
             log.info("epoch %d/%d %s", epoch, self.settings.max_epochs, shown)
 
 
-def steps_in_epoch(split: TensorSplit, settings: TrainerConfig) -> int:
-    """Training batches in one epoch: every batch, or `limit_train_batches` of them. A lone
-    last example is left out: batch norm cannot normalize a batch of one."""
+def steps_in_epoch(split: TensorSplit, settings: TrainerConfig, processes: int = 1) -> int:
+    """Training batches in one epoch: every batch, or `limit_train_batches` of them. A last
+    batch too small to give each process two examples is left out (one process: a lone
+    last example): batch norm cannot normalize a batch of one."""
     batches = split.num_batches(settings.batch_size)
-    if batches > 1 and len(split) % settings.batch_size == 1:
+    if batches > 1 and 0 < len(split) % settings.batch_size < 2 * processes:
         batches -= 1
     limit = settings.limit_train_batches
     return batches if limit is None else min(limit, batches)
 
 
-def optimizer_steps_in_epoch(split: TensorSplit, settings: TrainerConfig) -> int:
+def optimizer_steps_in_epoch(
+    split: TensorSplit, settings: TrainerConfig, processes: int = 1
+) -> int:
     """One per `accumulate_batches` batches, and one for a last, shorter group."""
-    return math.ceil(steps_in_epoch(split, settings) / settings.accumulate_batches)
+    return math.ceil(steps_in_epoch(split, settings, processes) / settings.accumulate_batches)
 
 
 @torch.no_grad()

@@ -1,10 +1,15 @@
 """One MLflow run's lifecycle: open (or reopen) it, log what identifies it, and end it
-FINISHED, FAILED or KILLED whatever happens inside."""
+FINISHED, FAILED or KILLED whatever happens inside.
+
+Under torchrun, rank 0 alone opens and ends the run; the other processes log through a
+`RankLogger`, which writes nothing."""
 
 from __future__ import annotations
 
 import logging
 import re
+import signal
+import threading
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,10 +20,12 @@ from omegaconf import DictConfig, OmegaConf
 
 from ml_experiments import paths
 from ml_experiments.config.build import dotted_items
+from ml_experiments.engine import distributed
 from ml_experiments.engine.checkpoint import run_folder
+from ml_experiments.engine.distributed import SINGLE, World
 from ml_experiments.errors import StopRequested, TrialPruned
 from ml_experiments.tracking.logger import RunLogger
-from ml_experiments.tracking.stopping import stop_signals_end_the_run, store_write
+from ml_experiments.tracking.stopping import STOP_SIGNALS, stop_signals_end_the_run, store_write
 from ml_experiments.tracking.store import (
     CHECKPOINT_DIR_TAG,
     check_resumes_the_named_run,
@@ -83,11 +90,37 @@ def _system_metrics(wanted: bool) -> bool:
     return wanted
 
 
+class RankLogger:
+    """What every process but rank 0 logs through: it knows the run's id and writes nothing."""
+
+    def __init__(self, run_id: str):
+        self.run_id = run_id
+        self.logged_metrics = False
+        self.model_id = None
+        self.test_dataset = None
+
+    def __getattr__(self, name: str):
+        if callable(getattr(RunLogger, name, None)):  # any of RunLogger's writes
+            return lambda *args, **kwargs: None
+        raise AttributeError(name)
+
+
 @contextmanager
 def tracked_run(
-    cfg: DictConfig, context: RunContext, resume_run_id: str | None = None
-) -> Iterator[RunLogger]:
+    cfg: DictConfig, context: RunContext, resume_run_id: str | None = None, world: World = SINGLE
+) -> Iterator[RunLogger | RankLogger]:
     """Open (or reopen) the MLflow run; end it FINISHED, FAILED or KILLED."""
+    if not world.is_main:
+        yield RankLogger(distributed.from_rank_zero(None, world))
+        return
+    with _opened_run(cfg, context, resume_run_id, world) as run_logger:
+        yield run_logger
+
+
+@contextmanager
+def _opened_run(
+    cfg: DictConfig, context: RunContext, resume_run_id: str | None, world: World
+) -> Iterator[RunLogger]:
     import mlflow
 
     # A sweep's jobs log to the store its parent run is in, wherever they run.
@@ -111,8 +144,9 @@ def tracked_run(
     log.info("MLflow run %s in %s", run.info.run_id, without_credentials(cfg.logger.tracking_uri))
     run_logger = RunLogger(run.info.run_id)
     # From here on the run exists: whatever happens, it must end with a status.
-    try:
+    with _SignalsWaitForTheEnd() as ending, _ended(context, log_folder, status_before, run_logger):
         with stop_signals_end_the_run():
+            ending.raise_held()
             with store_write():
                 if resume_run_id is None:
                     mlflow.log_params(flat_params(cfg))
@@ -122,9 +156,19 @@ def tracked_run(
                 else:
                     mlflow.set_tag("resumed_in", str(context.output_dir))
                 # Whichever process runs it now: a later run finds it abandoned if this dies.
-                mlflow.set_tags(process_tags())
+                mlflow.set_tags(process_tags() | _distributed_tags(world))
                 mark_abandoned_runs_killed(run.info.experiment_id, run.info.run_id)
+            distributed.from_rank_zero(run.info.run_id, world)  # the others wait for it
             yield run_logger
+
+
+@contextmanager
+def _ended(
+    context: RunContext, log_folder: str, status_before: str | None, run_logger: RunLogger
+) -> Iterator[None]:
+    """End the run inside with the status that fits how it ended."""
+    try:
+        yield
     except TrialPruned as pruned:
         _end_run(context, log_folder, "KILLED", str(pruned), pruned=True)
         raise
@@ -141,6 +185,46 @@ def tracked_run(
         raise
     else:
         _end_run(context, log_folder, "FINISHED")
+
+
+class _SignalsWaitForTheEnd:
+    """While a run is being ended, a first stop signal waits until its status is written,
+    then acts; a second acts at once, for a store that hangs. (torchrun sends SIGTERM to
+    every process as soon as one fails: just as this one ends its run FAILED.) During
+    training, the handler of `stopping.stop_signals_end_the_run` stands in front of it."""
+
+    def __init__(self):
+        self.held: int | None = None
+        self.previous = {}
+
+    def __enter__(self) -> _SignalsWaitForTheEnd:
+        if threading.current_thread() is threading.main_thread():  # else no handlers
+            self.previous = {signum: signal.signal(signum, self._hold) for signum in STOP_SIGNALS}
+        return self
+
+    def _hold(self, signum: int, _frame) -> None:
+        if self.held is not None:
+            signal.signal(signum, self.previous[signum] or signal.SIG_DFL)
+            signal.raise_signal(signum)
+        self.held = signum
+
+    def raise_held(self) -> None:
+        """Once training's handler is in place: a signal held just before stops the run."""
+        held, self.held = self.held, None
+        if held is not None:
+            raise StopRequested(held)
+
+    def __exit__(self, kind, error, trace) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler or signal.SIG_DFL)
+        if self.held is not None and kind is None:  # the run ended well; now stop as asked
+            signal.raise_signal(self.held)
+
+
+def _distributed_tags(world: World) -> dict[str, str]:
+    if not world.is_distributed:
+        return {}
+    return {"processes": str(world.size), "distributed_backend": str(world.backend)}
 
 
 def _experiment_id(cfg: DictConfig, context: RunContext) -> str:
