@@ -26,7 +26,19 @@ def test_hydra_finds_the_sweeper():
 
 @pytest.mark.parametrize(
     "launcher_name, overrides",
-    [("basic", [*STANDALONE, "hydra/sweeper/sampler=grid", "hydra.sweeper.n_jobs=2"])],
+    # chdir: the suite looks for each job's log in its working folder. Hydra's default
+    # depends on the version_base an earlier test in this process set.
+    [
+        (
+            "basic",
+            [
+                *STANDALONE,
+                "hydra/sweeper/sampler=grid",
+                "hydra.sweeper.n_jobs=2",
+                "hydra.job.chdir=true",
+            ],
+        )
+    ],  # fmt: skip
 )
 class TestOptunaSweeperBatches(BatchedSweeperTestSuite):
     pass
