@@ -154,7 +154,10 @@ def test_a_dead_rank_stops_the_run_and_resume_continues_it(store, shared_data, t
     run = store.only_run(name)
     assert run.info.status == "FINISHED"
     steps = [point.step for point in store.client().get_metric_history(run.info.run_id, "val/loss")]
-    assert steps == list(range(1, epochs + 1))
+    # Every epoch once, and the epoch the kill cut short once more at most: its metrics
+    # may be logged while its checkpoint was not written yet (docs/checkpoints.md).
+    assert sorted(set(steps)) == list(range(1, epochs + 1))
+    assert len(steps) - len(set(steps)) <= 1
 
 
 def test_a_scikit_learn_model_under_torchrun_stops_with_a_clear_message(
