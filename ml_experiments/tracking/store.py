@@ -9,10 +9,10 @@ import re
 import socket
 import subprocess
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from ml_experiments import paths
 from ml_experiments.errors import CheckpointError, ConfigError, UserError
+from ml_experiments.paths import without_credentials
 
 log = logging.getLogger(__name__)
 
@@ -77,14 +77,6 @@ def experiment_id_for(name: str, artifact_root: str | None) -> str:
     except MlflowException:
         # Another process created it between our lookup and our create.
         return mlflow.get_experiment_by_name(name).experiment_id
-
-
-def without_credentials(uri: str) -> str:
-    """The URI with any user:password@ removed, fit to be logged."""
-    parts = urlsplit(uri)
-    if "@" not in parts.netloc:
-        return uri
-    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
 
 
 def git_commit() -> str:
