@@ -66,7 +66,8 @@ def train(
     overrides: list[str], store_uri: str, outputs: Path, checkout: Path = PROJECT_ROOT
 ) -> float:
     """Run `python -m ml_experiments.train` of `checkout` (`-m` imports the package of the
-    working directory first); return its wall time, launch to exit, in seconds."""
+    working directory first; PYTHONPATH makes worker processes, such as joblib's, import
+    it too); return its wall time, launch to exit, in seconds."""
     flags = [item for item in overrides if item.startswith("-")]  # Hydra wants them first
     rest = [item for item in overrides if not item.startswith("-")]
     started = time.perf_counter()
@@ -81,7 +82,11 @@ def train(
         ],
         cwd=checkout,
         env=os.environ
-        | {"MLFLOW_TRACKING_URI": store_uri, "ML_EXPERIMENTS_DATA_DIR": str(data_dir())},
+        | {
+            "MLFLOW_TRACKING_URI": store_uri,
+            "ML_EXPERIMENTS_DATA_DIR": str(data_dir()),
+            "PYTHONPATH": str(checkout),
+        },
         capture_output=True,
         text=True,
     )

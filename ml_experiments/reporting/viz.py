@@ -28,7 +28,7 @@ def learning_curves(history: dict[str, list[float]], quality_metric: str) -> Fig
         if title == "loss" and min(history.get("train/loss", [1.0])) > 0:
             axis.set_yscale("log")
         axis.legend()
-    figure.tight_layout()
+    _tight_layout(figure)
     return figure
 
 
@@ -41,7 +41,7 @@ def predicted_vs_actual(predictions: np.ndarray, targets: np.ndarray, target_nam
     axis.set_ylabel(f"predicted {target_name}")
     axis.set_title("test set: predicted vs actual")
     axis.legend()
-    figure.tight_layout()
+    _tight_layout(figure)
     return figure
 
 
@@ -56,7 +56,7 @@ def residuals(predictions: np.ndarray, targets: np.ndarray) -> Figure:
     right.hist(errors, bins=30)
     right.set_xlabel("residual")
     right.set_title("residual distribution")
-    figure.tight_layout()
+    _tight_layout(figure)
     return figure
 
 
@@ -83,7 +83,7 @@ def confusion_matrix(counts: np.ndarray, class_names: list[str]) -> Figure:
                 fontsize=8,
             )
     axis.set_title("test set confusion matrix")
-    figure.tight_layout()
+    _tight_layout(figure)
     return figure
 
 
@@ -129,7 +129,7 @@ def per_class_accuracy(counts: np.ndarray, class_names: list[str]) -> Figure:
     axis.set_ylim(min(0.5, accuracy.min() - 0.05), 1.02)
     axis.set_ylabel("test accuracy")
     axis.set_title("per-class accuracy")
-    figure.tight_layout()
+    _tight_layout(figure)
     return figure
 
 
@@ -161,7 +161,7 @@ def _image_panels(images: np.ndarray, titles: list[tuple[str, bool]], heading: s
     axis.imshow(montage.squeeze(-1) if channels == 1 else montage, cmap="gray", vmin=0, vmax=1)
     axis.axis("off")
     axis.set_title(heading)
-    figure.tight_layout()
+    _tight_layout(figure)
     return figure
 
 
@@ -181,7 +181,7 @@ def metric_vs_params(board, metric: str, params: list[str]) -> Figure:
         axis.set_xlabel(param)
         axis.set_ylabel(metric)
         axis.grid(alpha=0.3)
-    figure.tight_layout()
+    _tight_layout(figure)
     return figure
 
 
@@ -208,8 +208,19 @@ def parallel_coordinates(board, metric: str, params: list[str]) -> Figure:
     mappable.set_clim(scores.min(), scores.max())
     figure.colorbar(mappable, ax=axis, label=metric)
     axis.set_title(f"{len(board)} runs", pad=16)
-    figure.tight_layout()
+    _tight_layout(figure)
     return figure
+
+
+def _tight_layout(figure: Figure) -> None:
+    """Fit the axes and their labels to the figure, once.
+
+    `tight_layout` leaves a placeholder layout engine behind, and `savefig` then draws the
+    whole figure once more before the real drawing, only to lay it out again: about a
+    fifth of a figure's time. With no engine, saving draws once.
+    """
+    figure.tight_layout()
+    figure.set_layout_engine(None)
 
 
 def close(figure: Figure) -> None:

@@ -2,13 +2,22 @@
 
 Every write holds a stop signal back until it is done (`stopping.uninterrupted`), so a
 Ctrl-C never lands inside a store transaction.
+
+Writes are synchronous. Writing the epochs' metrics in the background was measured and
+dropped: with the store's write-ahead log (`store.py`) a write is mostly MLflow's own
+Python work, some 6 ms of CPU that a background thread takes from training when torch
+already uses every core; and MLflow's asynchronous logging makes each run's end wait up
+to a second for its queue's thread.
 """
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import yaml
 
 from ml_experiments.tracking.stopping import uninterrupted
 
@@ -71,26 +80,11 @@ class RunLogger:
 
         mlflow.set_tag(key, value)
 
-    @uninterrupted
     def log_text(self, text: str, name: str) -> None:
-        import mlflow
+        self.log_files({name: text})
 
-        mlflow.log_text(text, name)
-
-    @uninterrupted
     def log_dict(self, values: dict, name: str) -> None:
-        import mlflow
-
-        mlflow.log_dict(values, name)
-
-    @uninterrupted
-    def log_figure(self, figure, name: str) -> None:
-        import mlflow
-
-        from ml_experiments.reporting import viz
-
-        mlflow.log_figure(figure, f"figures/{name}.png")
-        viz.close(figure)
+        self.log_files({name: values})
 
     @uninterrupted
     def log_artifact(self, path: Path, folder: str | None = None) -> None:
@@ -99,15 +93,25 @@ class RunLogger:
         mlflow.log_artifact(str(path), folder)
 
     def log_report(self, report: RunReport, step: int) -> None:
-        """A run's report: its extra metrics, texts, tables and figures, as artifacts."""
+        """A run's report: its extra metrics, and its texts, tables and figures (saved as
+        figures/<name>.png) as artifacts, in one write."""
         if report.metrics:
             self.log_metrics(report.metrics, step)
-        for name, text in report.texts.items():
-            self.log_text(text, name)
-        for name, values in report.tables.items():
-            self.log_dict(values, name)
-        for name, figure in report.figures.items():
-            self.log_figure(figure, name)
+        figures = {f"figures/{name}.png": figure for name, figure in report.figures.items()}
+        self.log_files(report.texts | report.tables | figures)
+
+    @uninterrupted
+    def log_files(self, contents: dict[str, Any]) -> None:
+        """Artifacts by path, all in one write: a text (str), a table (dict, as JSON or
+        YAML by the file's suffix) or a matplotlib figure (drawn to the file, then closed)."""
+        import mlflow
+
+        if not contents:
+            return
+        with tempfile.TemporaryDirectory() as scratch:
+            for name, content in contents.items():
+                _write_file(content, Path(scratch) / name)
+            mlflow.log_artifacts(scratch)
 
     @uninterrupted
     def log_model(self, model, data: DataBundle) -> None:
@@ -126,6 +130,22 @@ class RunLogger:
         with tempfile.TemporaryDirectory() as scratch:
             _write_model_state(model, Path(scratch))
             mlflow.log_artifacts(scratch, MODEL_STATE_FOLDER)
+
+
+def _write_file(content, path: Path) -> None:
+    """One artifact file as MLflow's log_text, log_dict (JSON) and log_figure write it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8")
+    elif isinstance(content, dict) and path.suffix in (".yaml", ".yml"):
+        path.write_text(yaml.dump(content, indent=2, default_flow_style=False))
+    elif isinstance(content, dict):
+        path.write_text(json.dumps(content, indent=2, default=str))
+    else:  # a matplotlib figure
+        from ml_experiments.reporting import viz
+
+        content.savefig(path)
+        viz.close(content)
 
 
 def _write_model_state(model, folder: Path) -> None:
