@@ -27,6 +27,7 @@ ORDER = [
     "overhead",
     "pipeline",
     "sweep",
+    "pruning",
     "model_saving",
     "startup",
 ]
