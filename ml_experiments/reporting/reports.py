@@ -28,6 +28,7 @@ SUMMARY_FILE = "summary.json"  # a report's title and headline, for the portfoli
 # Overrides that say where a run wrote, not what it was: left out of its command.
 WHERE_PREFIXES = ("paths.", "logger.tracking_uri", "hydra.", "trainer.checkpoint.dir")
 GAP_RATIO = 1.5  # validation loss this many times the training loss reads as overfitting
+NAMED_RUNS = 3  # runs a sentence names; it counts the rest
 
 
 @dataclass
@@ -281,9 +282,13 @@ def training_notes(facts: Training) -> list[str]:
         return []
     notes = [_early_stopping_note(facts)]
     if facts.improving:
+        count = len(facts.improving)
+        which = "all" if count == len(facts.epochs) else f"{count} of {len(facts.epochs)}"
+        named = "; ".join(facts.improving[:NAMED_RUNS])
+        more = f"; and {count - NAMED_RUNS} more" if count > NAMED_RUNS else ""
         notes.append(
-            f"{len(facts.improving)} run(s) still improving at their last epoch (best epoch = "
-            f"last): {'; '.join(facts.improving)}."
+            f"Still improving at their last epoch (best epoch = last): {which} runs "
+            f"({named}{more})."
         )
     if facts.gap is not None:
         epoch, train_loss, val_loss = facts.gap
