@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from common import PROJECT_ROOT, data_dir, latest_run, scratch_store, train
 
@@ -55,12 +56,13 @@ SOURCE = ["experiment=fashion_cnn", "trainer.max_epochs=4", "name=stage5_source"
 TARGET = PROJECT_ROOT / "docs" / "reports"
 
 
-def parent_run_id(store_uri: str, name: str) -> str:
+def parent_run_id(store_uri: str) -> str:
     import mlflow
 
+    # The store holds one sweep; a sweep across experiments keeps its parent in `sweeps`.
     client = mlflow.MlflowClient(tracking_uri=store_uri)
-    experiment = client.get_experiment_by_name(name)
-    (parent,) = client.search_runs([experiment.experiment_id], "tags.sweep_dir != ''")
+    experiments = [experiment.experiment_id for experiment in client.search_experiments()]
+    (parent,) = client.search_runs(experiments, "tags.sweep_dir != ''")
     return parent.info.run_id
 
 
@@ -80,8 +82,13 @@ def report_stage(name: str) -> None:
         sweep = [override.replace(SOURCE_RUN, source) for override in sweep]
     seconds = train(["-m", f"name={name}", *sweep], store, scratch)
     print(f"{name} sweep: {seconds:.0f} s", flush=True)
+    write_report(name, scratch, store)
+
+
+def write_report(name: str, scratch: Path, store: str) -> None:
+    """`python -m ml_experiments.report parent=<the sweep's parent>`, copied to TARGET."""
     started = time.perf_counter()
-    parent = parent_run_id(store, name)
+    parent = parent_run_id(store)
     subprocess.run(
         [
             sys.executable,

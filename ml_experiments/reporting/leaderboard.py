@@ -64,20 +64,30 @@ def varied_columns(runs: pd.DataFrame) -> dict[str, str]:
 
     A group's choice (`optimizer`: sgd or adam) is one column; the keys that come with
     one choice only (Adam's betas) are not. A key counts when the runs that have it
-    do not all agree on its value.
+    do not all agree on its value. When the experiment itself varies, it is one column
+    too, and what comes with each experiment's recipe (its model, its widths) is not:
+    then a choice or key counts only when it varies between runs of one experiment.
     """
-    columns = {
-        group: f"tags.{group}"
-        for group in CHOICE_TAGS
-        if f"tags.{group}" in runs and runs[f"tags.{group}"].nunique(dropna=False) > 1
-    }
+    candidates = {group: f"tags.{group}" for group in CHOICE_TAGS if f"tags.{group}" in runs}
     keys = [column.removeprefix("params.") for column in runs if column.startswith("params.")]
     for key in sorted(keys):
-        if key.startswith(INCIDENTAL_PARAMS) or key.endswith("._target_"):
-            continue
-        if runs[f"params.{key}"].dropna().nunique() > 1:
-            columns[key] = f"params.{key}"
+        if not key.startswith(INCIDENTAL_PARAMS) and not key.endswith("._target_"):
+            candidates[key] = f"params.{key}"
+    experiment = candidates.pop("experiment", None)
+    columns, groups = {}, [runs]
+    if experiment is not None and runs[experiment].nunique(dropna=False) > 1:
+        columns["experiment"] = experiment
+        groups = [group for _, group in runs.groupby(experiment, dropna=False)]
+    for name, column in candidates.items():
+        if any(_varies(group[column], column.startswith("tags.")) for group in groups):
+            columns[name] = column
     return columns
+
+
+def _varies(values: pd.Series, is_choice: bool) -> bool:
+    """A choice varies when any two runs differ (`none` included); a key, between the
+    runs that have it."""
+    return (values.nunique(dropna=False) if is_choice else values.dropna().nunique()) > 1
 
 
 def save(board: pd.DataFrame, metric: str, folder: Path) -> list[Path]:

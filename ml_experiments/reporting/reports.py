@@ -204,20 +204,49 @@ def _computed_baseline(runs: pd.DataFrame | None, test_metric: str | None, task:
 def effects(board: pd.DataFrame, table: pd.DataFrame, keys: list[str], metric: str) -> list[str]:
     """A sentence per option that separates the best configuration from a neighbour (one
     that differs from it in that option only), with the difference and its interval;
-    the runner-up when no configuration is a neighbour."""
-    best, direction = table.iloc[0], leaderboard.better(metric)
-    others = table.iloc[1:][table.iloc[1:]["n"] > 0]
-    neighbours = [(row, _one_difference(best, row, keys)) for _, row in others.iterrows()]
-    chosen = [(row, key) for row, key in neighbours if key is not None]
-    if not chosen and len(others):
-        chosen = [(others.iloc[0], None)]
-    lines = [_effect_sentence(best, row, key, board, metric, direction) for row, key in chosen]
+    the runner-up when no configuration is a neighbour. For a recipe and its variants,
+    a sentence per variant against the recipe instead."""
+    base = _base_experiment(table, keys)
+    if base is not None:
+        direction = leaderboard.better(metric)
+        variants = table[(table["n"] > 0) & (table["experiment"] != base["experiment"])]
+        lines = [
+            _effect_sentence(row, base, "experiment", board, metric, direction)
+            for _, row in variants.iterrows()
+        ]
+    else:
+        lines = _against_best(board, table, keys, metric)
     failed = table[table["n"] == 0]
     return lines + [
         f"`{row['configuration']}` did not work: all {row['failed']} of its runs failed "
         "(how, below)."
         for _, row in failed.iterrows()
     ]
+
+
+def _against_best(board: pd.DataFrame, table: pd.DataFrame, keys: list[str], metric: str):
+    """The best configuration against each neighbour, or the runner-up when none is."""
+    best, direction = table.iloc[0], leaderboard.better(metric)
+    others = table.iloc[1:][table.iloc[1:]["n"] > 0]
+    neighbours = [(row, _one_difference(best, row, keys)) for _, row in others.iterrows()]
+    chosen = [(row, key) for row, key in neighbours if key is not None]
+    if not chosen and len(others):
+        chosen = [(others.iloc[0], None)]
+    return [_effect_sentence(best, row, key, board, metric, direction) for row, key in chosen]
+
+
+def _base_experiment(table: pd.DataFrame, keys: list[str]) -> pd.Series | None:
+    """When the configurations are experiments, one of them a recipe and the others its
+    variants (`fashion_cnn`, `fashion_cnn_no_bn`, ...): the recipe's row, each variant
+    being compared against it. None otherwise."""
+    if keys != ["experiment"]:
+        return None
+    names = table["experiment"].astype(str)
+    for index, name in names.items():
+        others = names.drop(index)
+        if table.loc[index, "n"] > 0 and len(others) and others.str.startswith(f"{name}_").all():
+            return table.loc[index]
+    return None
 
 
 def failures(runs: pd.DataFrame) -> list[dict]:

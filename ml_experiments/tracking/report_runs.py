@@ -42,13 +42,16 @@ def sweep_selection(client, parent_id: str, tracking_uri: str) -> Selection:
             f"run {parent_id} has no child runs, so it is no sweep's parent. Report one run "
             f"with run={parent_id}, or every run of its experiment with experiment=<name>."
         )
-    experiment = client.get_experiment(parent.info.experiment_id).name
+    # A sweep across experiments keeps its parent in a shared experiment, and its tag
+    # holds the default config's metric: the jobs' own name and metric say more.
+    name = _shared(runs, "params.name") or client.get_experiment(parent.info.experiment_id).name
     return Selection(
         title=parent.info.run_name,
-        name=f"{experiment}_sweep_{parent_id[:8]}",
+        name=f"{name}_sweep_{parent_id[:8]}",
         runs=runs,
         log_to=parent_id,
-        default_metric=parent.data.tags.get("optimized_metric"),
+        default_metric=_shared(runs, "params.optimized_metric")
+        or parent.data.tags.get("optimized_metric"),
         sweep_command=parent.data.tags.get("overrides"),
     )
 
@@ -127,6 +130,13 @@ def _class_support(report: dict) -> dict[str, int]:
     """Rows per class from scikit-learn's classification report (its non-class keys dropped)."""
     summaries = {"accuracy", "macro avg", "weighted avg", "micro avg"}
     return {name: int(row["support"]) for name, row in report.items() if name not in summaries}
+
+
+def _shared(runs: pd.DataFrame, column: str) -> str | None:
+    """The value every run holds in `column`, or None when they differ or lack it."""
+    if column not in runs or runs[column].isna().any() or runs[column].nunique() != 1:
+        return None
+    return runs[column].iloc[0]
 
 
 def _most_common(runs: pd.DataFrame, column: str) -> str | None:

@@ -75,3 +75,62 @@ def test_the_trivial_baseline_is_what_the_runs_computed_on_their_test_splits():
         "liar", "classification", {"a": 3, "b": 1}, pd.DataFrame(), "test/acc"
     )
     assert older["trivial"].startswith("always predicting the majority class (a): test/acc 0.75")
+
+
+def variant_runs() -> pd.DataFrame:
+    """A recipe and two variants of it, three seeds each, as a sweep over experiments
+    logs them: each variant's own keys differ from the recipe's (batch norm, widths)."""
+    accuracy = {"cnn": [0.90, 0.91, 0.92], "cnn_no_bn": [0.80, 0.81, 0.83],
+                "cnn_small": [0.905, 0.915, 0.92]}  # fmt: skip
+    keys = {"cnn": ("true", "[16, 32]"), "cnn_no_bn": ("false", "[16, 32]"),
+            "cnn_small": ("true", "[8, 16]")}  # fmt: skip
+    rows = []
+    for experiment, scores in accuracy.items():
+        for seed, score in enumerate(scores):
+            rows.append(
+                {
+                    "run_id": f"{experiment}-{seed}",
+                    "status": "FINISHED",
+                    "start_time": pd.Timestamp("2026-01-01", tz="UTC"),
+                    "end_time": pd.Timestamp("2026-01-01 00:01", tz="UTC"),
+                    "tags.mlflow.runName": f"experiment={experiment} seed={seed}",
+                    "tags.experiment": experiment,
+                    "tags.model": "deep_cnn",
+                    "params.model.batch_norm": keys[experiment][0],
+                    "params.model.channels": keys[experiment][1],
+                    "params.seed": str(seed),
+                    "metrics.best/val/acc": score,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_a_sweep_over_a_recipe_and_its_variants_compares_each_variant_with_the_recipe(
+    tmp_path,
+):
+    runs = variant_runs()
+    source = reports.Source("variants", "sweep", runs, "val/acc")
+    ranking = reports.rank(source)
+    # What comes with each experiment's recipe is not an option of its own.
+    assert ranking.keys == ["experiment"]
+    assert ranking.table["configuration"].tolist() == [
+        "experiment=cnn_small",
+        "experiment=cnn",
+        "experiment=cnn_no_bn",
+    ]
+    reports.write_report(source, ranking, reports.Evidence(), tmp_path)
+    markdown = (tmp_path / "report.md").read_text()
+    assert "`experiment=cnn_no_bn` rather than `cnn`: val/acc 0.8133 vs 0.91" in markdown
+    assert "paired over 3 seeds): worse." in markdown
+    assert "`experiment=cnn_small` rather than `cnn`: val/acc 0.9133 vs 0.91" in markdown
+    assert "within noise (n=3)" in markdown
+    assert "model.channels" not in markdown.split("## Results")[1]
+
+
+def test_an_option_swept_within_each_experiment_stays_an_option():
+    runs = pd.concat(
+        [variant_runs().assign(**{"params.optimizer.lr": lr}) for lr in ("0.1", "0.01")]
+    )
+    runs["run_id"] = runs["run_id"] + "-" + runs["params.optimizer.lr"]
+    ranking = reports.rank(reports.Source("variants", "sweep", runs, "val/acc"))
+    assert ranking.keys == ["experiment", "optimizer.lr"]
