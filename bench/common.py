@@ -10,6 +10,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -94,6 +96,30 @@ def train(
     if completed.returncode != 0:
         raise RuntimeError(f"training failed: {overrides}\n{completed.stderr[-3000:]}")
     return elapsed
+
+
+@contextmanager
+def checkouts(commits: list[str], folder: Path) -> Iterator[dict[str, Path]]:
+    """Each commit checked out in a temporary git worktree under `folder` (commit ->
+    its folder), removed again afterwards."""
+    found = {}
+    try:
+        for commit in commits:
+            found[commit] = folder / commit
+            subprocess.run(
+                ["git", "worktree", "add", "--detach", str(found[commit]), commit],
+                cwd=PROJECT_ROOT,
+                check=True,
+                capture_output=True,
+            )
+        yield found
+    finally:
+        for checkout in found.values():
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(checkout)],
+                cwd=PROJECT_ROOT,
+                capture_output=True,
+            )
 
 
 def latest_run(store_uri: str, experiment: str):

@@ -12,26 +12,15 @@ launch to exit.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import tempfile
 from pathlib import Path
 
-from common import PROJECT_ROOT, median, train, write_results
+from common import PROJECT_ROOT, checkouts, median, train, write_results
 
 
 def run_default(checkout: Path, outputs: Path) -> float:
     """The default run's seconds, on the store it uses by default: <outputs>/mlflow.db."""
     return train([], f"sqlite:///{outputs}/mlflow.db", outputs, checkout)
-
-
-def worktree(commit: str, folder: Path) -> Path:
-    subprocess.run(
-        ["git", "worktree", "add", "--detach", str(folder), commit],
-        cwd=PROJECT_ROOT,
-        check=True,
-        capture_output=True,
-    )
-    return folder
 
 
 def main() -> None:
@@ -40,21 +29,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench_startup_"))
-    sides = {"baseline": worktree(args.baseline, scratch / "baseline"), "today": PROJECT_ROOT}
-    times = {(side, store): [] for side in sides for store in ("new store", "same store")}
-    try:
+    with checkouts([args.baseline], scratch) as baseline:
+        sides = {"baseline": baseline[args.baseline], "today": PROJECT_ROOT}
+        times = {(side, store): [] for side in sides for store in ("new store", "same store")}
         for repeat in range(args.repeats):
             order = list(sides) if repeat % 2 == 0 else list(reversed(sides))
             for side in order:
                 outputs = scratch / f"{side}_{repeat}"
                 times[(side, "new store")].append(run_default(sides[side], outputs))
                 times[(side, "same store")].append(run_default(sides[side], outputs))
-    finally:
-        subprocess.run(
-            ["git", "worktree", "remove", "--force", str(sides["baseline"])],
-            cwd=PROJECT_ROOT,
-            capture_output=True,
-        )
     write_results("startup", "Start-up: the default run, launch to exit", _table(times, args))
 
 

@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import PROJECT_ROOT, median, scratch_store, train, write_results
+from common import PROJECT_ROOT, checkouts, median, scratch_store, train, write_results
 
 JOBS = 12
 GRID = [
@@ -160,16 +160,6 @@ def imported_package(checkout: Path) -> Path:
     return Path(completed.stdout.strip()).parent
 
 
-def worktree(commit: str, folder: Path) -> Path:
-    subprocess.run(
-        ["git", "worktree", "add", "--detach", str(folder), commit],
-        cwd=PROJECT_ROOT,
-        check=True,
-        capture_output=True,
-    )
-    return folder
-
-
 def measure(
     sides: dict[str, Path], repeats: int, idle_wait: float, most_others: float
 ) -> dict[tuple[str, str], Measured]:
@@ -257,22 +247,13 @@ def main() -> None:
     )
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench_sweep_"))
-    sides = {f"baseline {commit}": scratch / commit for commit in args.baseline}
-    try:
-        for commit, folder in zip(args.baseline, sides.values(), strict=True):
-            worktree(commit, folder)
+    with checkouts(args.baseline, scratch) as baselines:
+        sides = {f"baseline {commit}": folder for commit, folder in baselines.items()}
         sides["today"] = PROJECT_ROOT
         for side, checkout in sides.items():
             package = imported_package(checkout)
             assert package.parent == checkout.resolve(), f"{side} imports {package}"
         results = measure(sides, args.repeats, args.idle_wait, args.most_others)
-    finally:
-        for folder in list(sides.values())[: len(args.baseline)]:
-            subprocess.run(
-                ["git", "worktree", "remove", "--force", str(folder)],
-                cwd=PROJECT_ROOT,
-                capture_output=True,
-            )
     body = f"""A {JOBS}-job grid (digits MLP: 3 learning rates x 2 widths x 2 seeds), {args.repeats} \
 repeats; medians.
 

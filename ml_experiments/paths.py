@@ -101,6 +101,16 @@ def without_credentials(uri: str) -> str:
     return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
 
 
+def use_write_ahead_log(connection) -> None:
+    """Put a SQLite connection (Python's DBAPI one) in write-ahead-log mode, synced at
+    checkpoints: a commit appends to one file, readers no longer block the writer, and a
+    power cut can lose the last commits, never corrupt the database. The journal mode is
+    persistent, and switching it needs the file to itself: sqlite3.OperationalError when
+    another process holds it."""
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute("PRAGMA journal_mode=WAL")
+
+
 def safe_folder_name(name: str) -> str:
     """A name from a config (a run's, an experiment's) made one safe folder: no separators,
     no `..`, so `name=../../x` cannot write outside the outputs folder."""

@@ -86,11 +86,9 @@ def _tune_sqlite_connection(connection, record, _proxy) -> None:
         return
     record.info[_TUNED_KEY] = True
     try:
-        connection.execute("PRAGMA synchronous=NORMAL")
-        # Persistent: once per store. Switching needs the file to itself; if another
-        # process holds it (the MLflow UI reading), a later run switches it.
-        connection.execute("PRAGMA journal_mode=WAL")
+        paths.use_write_ahead_log(connection)
     except sqlite3.OperationalError as error:
+        # Another process holds the file (the MLflow UI reading): a later run switches it.
         log.debug("SQLite store kept its journal mode: %s", error)
 
 

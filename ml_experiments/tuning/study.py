@@ -31,7 +31,7 @@ from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial, Trial, TrialState
 
 from ml_experiments.errors import ConfigError
-from ml_experiments.paths import without_credentials
+from ml_experiments.paths import use_write_ahead_log, without_credentials
 
 log = logging.getLogger(__name__)
 # Heartbeats are experimental in Optuna 5 and meant for study.optimize; a sweep asks
@@ -111,15 +111,12 @@ def _write_ahead_log(storage: RDBStorage) -> None:
     wait for writers. A database on a network file system should be PostgreSQL anyway."""
     from sqlalchemy import event
 
-    event.listen(storage.engine, "connect", _sqlite_pragmas)
+    event.listen(storage.engine, "connect", _on_connect)
     storage.engine.dispose()  # the connections opened so far, without the pragmas
 
 
-def _sqlite_pragmas(connection, _record) -> None:
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+def _on_connect(connection, _record) -> None:
+    use_write_ahead_log(connection)
 
 
 def check_storage(url: str | None) -> None:
