@@ -19,6 +19,7 @@ RESULTS = Path("bench/results")
 # The curriculum's stages first, then the framework's own measurements. A result file
 # not named here comes after these, by name.
 ORDER = [
+    "recipes",
     "mnist",
     "fashion_mnist",
     "text",

@@ -61,6 +61,7 @@ class InvertMode(Enum):
 class Vectorizer(Enum):
     tfidf = "tfidf"
     count = "count"  # bag of words
+    naive_bayes = "naive_bayes"  # term presence scaled by naive-Bayes log-count ratios
 
 
 class TextClassifier(Enum):
@@ -315,6 +316,8 @@ class TextLinearModelConfig:
     name: str = "tfidf_logreg"
     vectorizer: Vectorizer = Vectorizer.tfidf
     ngram_max: int = 2  # words and word pairs
+    # What a word is: scikit-learn's default, runs of 2 or more letters or digits.
+    token_pattern: str = r"(?u)\b\w\w+\b"
     min_df: int = 2  # a term must appear in this many training texts
     max_features: int | None = None  # keep the most frequent terms only
     stop_words: str | None = None  # "english" drops scikit-learn's English stop words

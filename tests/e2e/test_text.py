@@ -113,6 +113,22 @@ def test_bag_of_words_on_liar_through_the_entry_point(train, store):
     assert 0.2 < run.data.metrics["test/acc"] < 0.35  # six classes; the majority is 20.8%
 
 
+def test_nbsvm_on_real_imdb_reviews_predicts_raw_text_from_its_run(
+    train, store, shared_data, tmp_path
+):
+    train("experiment=imdb_nbsvm", "dataset.train_subset=1500", "dataset.test_subset=300")
+    run = store.only_run("imdb_nbsvm")
+    assert run.data.params["model.vectorizer"] == "naive_bayes"
+    assert run.data.params["model.ngram_max"] == "3"
+    assert run.data.metrics["test/acc"] > 0.75  # 1,350 training reviews; the classes are even
+    printed = run_module(
+        "predict",
+        [f"run_id={run.info.run_id}", "text=<br />A dull, boring waste of time. Awful acting!"],
+        store, shared_data, tmp_path,
+    ).output  # fmt: skip
+    assert "Awful acting!  neg" in printed
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [

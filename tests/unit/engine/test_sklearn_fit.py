@@ -122,6 +122,32 @@ def test_the_vectorizer_is_fitted_once_for_the_whole_grid(long_documents, monkey
     assert len(fits) == 1
 
 
+def test_each_split_goes_through_the_vectorizer_once(long_documents, monkeypatch):
+    """The training split, vectorized to fit the classifier, is scored from those
+    features, not vectorized again (on IMDB's 1-3-grams that pass is half a minute)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    passes = []
+    fit_transform, transform = TfidfVectorizer.fit_transform, TfidfVectorizer.transform
+
+    def counted_fit(self, texts, *args, **kwargs):
+        passes.append(("fit", len(texts)))
+        return fit_transform(self, texts, *args, **kwargs)
+
+    def counted(self, texts, *args, **kwargs):
+        passes.append(("transform", len(texts)))
+        return transform(self, texts, *args, **kwargs)
+
+    monkeypatch.setattr(TfidfVectorizer, "fit_transform", counted_fit)
+    monkeypatch.setattr(TfidfVectorizer, "transform", counted)
+    fit_and_test(text_model(C=4.0), long_documents)
+    assert passes == [
+        ("fit", len(long_documents.train.texts)),
+        ("transform", len(long_documents.val.texts)),
+        ("transform", len(long_documents.test.texts)),
+    ]
+
+
 def test_the_chosen_model_loads_into_the_model_rebuilt_from_its_config(long_documents, tmp_path):
     result = fit_and_test(text_model(), long_documents)
     fitted_state.save(result.estimator, tmp_path)
