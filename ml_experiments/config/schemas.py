@@ -186,6 +186,20 @@ class ImageFolderDatasetConfig(SplitConfig):
 
 
 @dataclass
+class TinyImagenetDatasetConfig:
+    """Tiny ImageNet's released folder (see data/tiny_imagenet.py)."""
+
+    _target_: str = "ml_experiments.data.tiny_imagenet.load_tiny_imagenet"
+    name: str = "tiny_imagenet"
+    root: str = MISSING  # the tiny-imagenet-200 folder
+    val_fraction: float = 0.1  # of train/'s 100,000 images; val/ is the test split
+    train_subset: int | None = None  # a seeded sample, for quick runs
+    test_subset: int | None = None
+    resize: int | None = None  # enlarge each batch on the device (64 -> 128 for ImageNet nets)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+
+@dataclass
 class LiarDatasetConfig:
     _target_: str = "ml_experiments.data.text.load_liar"
     name: str = "liar"
@@ -625,6 +639,7 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "boston": BostonDatasetConfig,
         "image": ImageDatasetConfig,
         "image_folder": ImageFolderDatasetConfig,
+        "tiny_imagenet": TinyImagenetDatasetConfig,
         "liar": LiarDatasetConfig,
         "imdb": ImdbDatasetConfig,
         "text_csv": TextCsvDatasetConfig,

@@ -93,9 +93,9 @@ def _class_names(folder: Path) -> list[str]:
 def _read_splits(folder: Path, classes, shape, val_fraction, test_fraction, seed):
     """{'train', 'val', 'test'} splits and the count of unreadable files skipped."""
     given = {split: folder / split for split in SPLIT_FOLDERS if (folder / split).is_dir()}
-    pools = {split: _read_class_folders(path, classes, shape) for split, path in given.items()}
+    pools = {split: read_class_folders(path, classes, shape) for split, path in given.items()}
     if not pools:
-        pools = {"train": _read_class_folders(folder, classes, shape)}
+        pools = {"train": read_class_folders(folder, classes, shape)}
     skipped = sum(len(problems) for _, _, problems in pools.values())
     images, labels, _ = pools.pop("train")
     carve = {"val": val_fraction, "test": test_fraction}
@@ -132,7 +132,7 @@ def _carved(images, labels, fractions: dict[str, float], seed: int) -> dict[str,
     return {split: TensorSplit(images[r], labels[r]) for split, r in rows.items()}
 
 
-def _read_class_folders(folder: Path, classes: list[str], shape):
+def read_class_folders(folder: Path, classes: list[str], shape):
     """(images, labels, problems) of every image file under folder/<class>/."""
     unknown = sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name not in classes)
     if unknown:
@@ -147,13 +147,13 @@ def _read_class_folders(folder: Path, classes: list[str], shape):
                 labels.append(label)
             except DataError as error:
                 problems.append(str(error))
-    _log_skipped(folder, problems)
+    log_skipped(folder, problems)
     if not images:
         raise DataError(f"no readable images under {folder}/<class>/ (classes: {classes})")
     return torch.stack(images), torch.tensor(labels, dtype=torch.long), problems
 
 
-def _log_skipped(folder: Path, problems: list[str]) -> None:
+def log_skipped(folder: Path, problems: list[str]) -> None:
     for problem in problems[:SKIPPED_SHOWN]:
         log.warning("skipped: %s", problem)
     if len(problems) > SKIPPED_SHOWN:

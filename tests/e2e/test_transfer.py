@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.helpers.data_files import CIFAR_CLASSES
+from tests.helpers.data_files import CIFAR_CLASSES, write_tiny_imagenet
 from tests.helpers.running import run_module
 
 
@@ -48,6 +48,31 @@ def test_resnet18_fine_tunes_on_cifar_through_the_entry_point(
                            f"inputs={photos}"], store, cifar_root, tmp_path)  # fmt: skip
     rows = next(tmp_path.rglob("predictions.csv")).read_text().splitlines()
     assert len(rows) == 4 and all(row.split(",")[1] in CIFAR_CLASSES for row in rows[1:])
+
+
+def test_resnet18_fine_tunes_on_tiny_imagenet_files_and_predicts_class_names(
+    train, store, resnet_file, tmp_path
+):
+    root = write_tiny_imagenet(tmp_path / "data" / "tiny-imagenet-200")
+    train(
+        "experiment=tiny_imagenet_resnet18",
+        f"paths.data_dir={root.parent}",
+        f"model.weights={resnet_file}",
+        "dataset.resize=72",
+        "trainer.max_epochs=1",
+        "trainer.batch_size=8",
+        "logger.log_model=false",
+    )
+    run = store.only_run("tiny_imagenet_resnet18")
+    assert run.info.status == "FINISHED"
+    assert run.data.params["data/input_shape"] == "[3, 72, 72]"
+    assert run.data.params["data/test_rows"] == "12"  # val/'s labelled images
+    photo = next((root / "val" / "images").iterdir())
+    run_module("predict", [f"checkpoint={run.data.tags['checkpoint_dir']}/best.pt",
+                           f"inputs={photo}"], store, root.parent, tmp_path)  # fmt: skip
+    rows = next(tmp_path.rglob("predictions.csv")).read_text().splitlines()
+    names = ("goldfish", "European fire salamander", "Egyptian cat")
+    assert len(rows) == 2 and rows[1].split(",")[1] in names
 
 
 def test_missing_weights_without_network_is_a_clear_error_not_a_hang(

@@ -151,3 +151,47 @@ def write_image_folder(root: Path, per_class: int = 12, layout: str = "flat") ->
                 image.convert(mode).save(folder / f"{name}_{index}{suffix}")
             (folder / "broken.png").write_text("not an image")
     return root
+
+
+# Tiny ImageNet's layout, with three of its real class ids and their words.txt lines.
+TINY_IMAGENET_CLASSES = {
+    "n01443537": ("goldfish, Carassius auratus", (230, 120, 20)),
+    "n01629819": ("European fire salamander, Salamandra salamandra", (20, 160, 40)),
+    "n02124075": ("Egyptian cat", (40, 60, 220)),
+}
+
+
+def write_tiny_imagenet(root: Path, per_class: int = 10, val_per_class: int = 4) -> Path:
+    """A small Tiny ImageNet folder in the released layout: 64x64 JPEGs, each class its
+    own colour; words.txt with ids beyond wnids.txt; train/'s bounding-box files; val/
+    labelled by val_annotations.txt (in an order that mixes the classes); test/ images
+    without labels."""
+    from PIL import Image
+
+    root.mkdir(parents=True)
+    wnids = list(TINY_IMAGENET_CLASSES)
+    (root / "wnids.txt").write_text("\n".join(wnids) + "\n")
+    words = {"n00001740": "entity", **{wnid: w for wnid, (w, _) in TINY_IMAGENET_CLASSES.items()}}
+    (root / "words.txt").write_text("".join(f"{wnid}\t{w}\n" for wnid, w in words.items()))
+
+    def jpeg(path: Path, colour: tuple[int, int, int], index: int) -> None:
+        shade = tuple(max(0, value - index) for value in colour)
+        Image.new("RGB", (64, 64), shade).save(path, "JPEG")
+
+    for wnid, (_, colour) in TINY_IMAGENET_CLASSES.items():
+        images = root / "train" / wnid / "images"
+        images.mkdir(parents=True)
+        for index in range(per_class):
+            jpeg(images / f"{wnid}_{index}.JPEG", colour, index)
+        boxes = [f"{wnid}_{index}.JPEG\t0\t0\t63\t63" for index in range(per_class)]
+        (root / "train" / wnid / f"{wnid}_boxes.txt").write_text("\n".join(boxes) + "\n")
+    (root / "val" / "images").mkdir(parents=True)
+    annotations = []
+    for index in range(val_per_class * len(wnids)):
+        wnid = wnids[index % len(wnids)]
+        jpeg(root / "val" / "images" / f"val_{index}.JPEG", TINY_IMAGENET_CLASSES[wnid][1], index)
+        annotations.append(f"val_{index}.JPEG\t{wnid}\t0\t0\t63\t63")
+    (root / "val" / "val_annotations.txt").write_text("\n".join(annotations) + "\n")
+    (root / "test" / "images").mkdir(parents=True)
+    jpeg(root / "test" / "images" / "test_0.JPEG", (128, 128, 128), 0)
+    return root

@@ -31,8 +31,8 @@ IMAGE_MODELS = {"simple_cnn", "deep_cnn"}
 TEXT_DATASETS = {"liar", "imdb", "fake_news", "text_csv"}
 
 
-# Not in ../shared: tests/test_transfer.py builds CIFAR-10 from files it writes.
-EXTERNAL_DATASETS = {"cifar10"}
+# Not in ../shared: tests build CIFAR-10 and Tiny ImageNet from files they write.
+EXTERNAL_DATASETS = {"cifar10", "tiny_imagenet"}
 
 
 # They need a tokenizer fitted on text: tests/test_lstm.py and tests/test_bert.py.
@@ -56,7 +56,12 @@ def compose_config(overrides: list[str], data_dir=None, tmp_path=None):
 
 # Their data or weights are downloaded, and not on this machine: they are composed and
 # checked here; tests/test_transfer.py and tests/test_bert.py run their code on fixtures.
-NEEDS_DOWNLOAD = {"cifar10_resnet18", "cifar10_resnet18_scratch", "imdb_bert"}
+NEEDS_DOWNLOAD = {
+    "cifar10_resnet18",
+    "cifar10_resnet18_scratch",
+    "imdb_bert",
+    "tiny_imagenet_resnet18",
+}
 
 
 def test_every_group_has_options():
