@@ -106,9 +106,29 @@ class NaiveBayesScaler(TransformerMixin, BaseEstimator):
 class PresenceVectorizer(CountVectorizer):
     """`CountVectorizer(binary=True)`: the same vocabulary (terms in at least `min_df`
     training texts, the `max_features` most frequent; ties go to the term that sorts
-    first) and the same 0/1 matrix, in about two thirds of the time. Each text's n-grams
-    are looked up as one set, in C, where scikit-learn loops over every n-gram in
-    Python; on IMDB's word 1-3-grams that loop is most of a run."""
+    first) and the same 0/1 matrix, in a little over half the time. Each text's n-grams
+    are made and looked up as one set, in C, where scikit-learn loops over every n-gram
+    in Python; on IMDB's word 1-3-grams that loop is most of a run."""
+
+    def build_analyzer(self):
+        """raw text -> its words and word n-grams, as scikit-learn's word analyzer gives
+        them (the same terms; their order does not matter here)."""
+        preprocess, tokenize = self.build_preprocessor(), self.build_tokenizer()
+        stop_words = self.get_stop_words()
+        low, high = self.ngram_range
+
+        def analyze(text: str) -> list[str]:
+            words = tokenize(preprocess(self.decode(text)))
+            if stop_words:
+                words = [word for word in words if word not in stop_words]
+            terms = list(words) if low == 1 else []
+            for n in range(max(low, 2), high + 1):
+                # Each word with the n-1 after it; zip stops at the shortest, the last.
+                shifted = (words[start:] for start in range(n))
+                terms += map(" ".join, zip(*shifted, strict=False))
+            return terms
+
+        return analyze
 
     def fit_transform(self, raw_documents, y=None):
         analyze = self.build_analyzer()

@@ -55,6 +55,7 @@ def test_each_of_several_classes_gets_its_own_block_of_features():
         {"ngram_range": (1, 3), "min_df": 2},
         {"ngram_range": (1, 2), "min_df": 1, "max_features": 500},
         {"ngram_range": (1, 1), "min_df": 3, "token_pattern": r"(?u)\b\w+\b|[!?]"},
+        {"ngram_range": (2, 3), "min_df": 1, "stop_words": "english"},
     ],
 )
 def test_the_presence_vectorizer_gives_what_scikit_learn_does(options, fitted):
