@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ml_experiments.config.rules import SCIKIT_LEARN_MODELS
 from ml_experiments.errors import ConfigError
 from ml_experiments.reporting import leaderboard, report_figures, statistics, viz
 
@@ -122,11 +123,40 @@ def problem(run: pd.Series) -> dict:
     }
 
 
+# A scikit-learn model's own options, shown in place of the optimizer and schedule that
+# it ignores (its runs log them all the same).
+SCIKIT_LEARN_TARGETS = {model._target_ for model in SCIKIT_LEARN_MODELS}
+SCIKIT_LEARN_SETTINGS = [
+    ("features", "params.model.vectorizer"),
+    ("largest n-gram", "params.model.ngram_max"),
+    ("terms in at least this many texts", "params.model.min_df"),
+    ("most frequent terms kept", "params.model.max_features"),
+    ("classifier", "params.model.classifier"),
+    ("C (inverse regularization)", "params.model.C"),
+    ("C chosen on validation", "params.model.C_chosen"),
+    ("class weights", "params.model.class_weight"),
+]
+
+
 def approach(run: pd.Series, varied: list[str]) -> dict:
-    """Model, optimizer and schedule; the options set on the command line; the command
-    that reproduces the run, at its commit."""
+    """Model, optimizer and schedule (or a scikit-learn model's own options); the
+    options set on the command line; the command that reproduces the run, at its commit."""
     overrides = _user_overrides(run.get("tags.overrides") or "")
-    settings = [
+    return {
+        "experiment": run.get("tags.experiment"),
+        "settings": [(name, value) for name, value in _settings(run) if _present(value)],
+        "overrides": overrides,
+        "varied": varied,
+        "command": " ".join(["python -m ml_experiments.train", *overrides]),
+        "commit": run.get("tags.git_commit", "unknown"),
+    }
+
+
+def _settings(run: pd.Series) -> list[tuple[str, object]]:
+    if run.get("params.model._target_") in SCIKIT_LEARN_TARGETS:
+        model = [("model", run.get("tags.model")), ("fitted by", "scikit-learn")]
+        return model + [(name, run.get(key)) for name, key in SCIKIT_LEARN_SETTINGS]
+    return [
         ("model", run.get("tags.model")),
         ("optimizer", run.get("tags.optimizer")),
         ("learning rate", run.get("params.optimizer.lr")),
@@ -136,14 +166,6 @@ def approach(run: pd.Series, varied: list[str]) -> dict:
         ("batch size", run.get("params.trainer.batch_size")),
         ("early stopping patience", run.get("params.trainer.early_stopping.patience")),
     ]
-    return {
-        "experiment": run.get("tags.experiment"),
-        "settings": [(name, value) for name, value in settings if _present(value)],
-        "overrides": overrides,
-        "varied": varied,
-        "command": " ".join(["python -m ml_experiments.train", *overrides]),
-        "commit": run.get("tags.git_commit", "unknown"),
-    }
 
 
 def results_rows(table: pd.DataFrame, metric: str) -> list[dict]:
@@ -591,7 +613,9 @@ def _listed(value) -> str | None:
 
 
 def _present(value) -> bool:
-    return value is not None and not (isinstance(value, float) and math.isnan(value))
+    if value is None or value == "None":  # a param logged as None: not set
+        return False
+    return not (isinstance(value, float) and math.isnan(value))
 
 
 def _first_sentence(reason) -> str:

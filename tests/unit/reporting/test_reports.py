@@ -134,3 +134,29 @@ def test_an_option_swept_within_each_experiment_stays_an_option():
     runs["run_id"] = runs["run_id"] + "-" + runs["params.optimizer.lr"]
     ranking = reports.rank(reports.Source("variants", "sweep", runs, "val/acc"))
     assert ranking.keys == ["experiment", "optimizer.lr"]
+
+
+def test_a_scikit_learn_model_is_described_by_its_own_options_not_an_optimizer():
+    run = pd.Series(
+        {
+            "tags.model": "nbsvm",
+            "tags.optimizer": "adam",  # logged by every run, ignored by scikit-learn's fit
+            "params.optimizer.lr": "0.001",
+            "params.trainer.max_epochs": "20",
+            "params.model._target_": "ml_experiments.models.text.text_classifier",
+            "params.model.vectorizer": "naive_bayes",
+            "params.model.ngram_max": "3",
+            "params.model.max_features": "None",
+            "params.model.C": "1.0",
+        }
+    )
+    settings = dict(reports.approach(run, [])["settings"])
+    assert settings == {
+        "model": "nbsvm",
+        "fitted by": "scikit-learn",
+        "features": "naive_bayes",
+        "largest n-gram": "3",
+        "C (inverse regularization)": "1.0",
+    }
+    torch_run = run.drop("params.model._target_")
+    assert dict(reports.approach(torch_run, [])["settings"])["learning rate"] == "0.001"
