@@ -8,7 +8,11 @@ vocabulary, so it predicts on raw strings.
 from __future__ import annotations
 
 import itertools
+import os
 from array import array
+from collections.abc import Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -158,15 +162,31 @@ class PresenceVectorizer(CountVectorizer):
         return sorted(terms)
 
     def transform(self, raw_documents):
+        """The 0/1 matrix of `raw_documents`; many texts on a machine with two cores or
+        more are split between this process and a forked one (a test split of IMDB's
+        25,000 reviews takes half the time)."""
+        texts = list(raw_documents)
+        if len(texts) < PARALLEL_TEXTS or not _can_fork_a_worker():
+            return self._presence(*self._columns(texts))
+        middle = len(texts) // 2
+        with _in_forked_worker(self._columns, texts[middle:]) as second_half:
+            first_columns, first_indptr = self._columns(texts[:middle])
+            second_columns, second_indptr = second_half.result()
+        columns = np.concatenate([first_columns, second_columns])
+        indptr = np.concatenate([first_indptr, second_indptr[1:] + len(first_columns)])
+        return self._presence(columns, indptr)
+
+    def _columns(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The vocabulary's columns of the terms in each text, one run of them after
+        another, and where each text's run starts (CSR's indices and indptr)."""
         analyze, column_of = self.build_analyzer(), self.vocabulary_.get
         indices, indptr = array("q"), array("q", [0])
-        for text in raw_documents:
+        for text in texts:
             columns = set(map(column_of, analyze(text)))
             columns.discard(None)  # terms outside the vocabulary
             indices.extend(columns)
             indptr.append(len(indices))
-        columns = np.frombuffer(indices, dtype=np.int64)
-        return self._presence(columns, np.frombuffer(indptr, dtype=np.int64))
+        return np.frombuffer(indices, dtype=np.int64), np.frombuffer(indptr, dtype=np.int64)
 
     def _presence(self, columns: np.ndarray, indptr: np.ndarray):
         """The 0/1 matrix of texts by terms; `columns` -1 marks a term left out."""
@@ -179,3 +199,37 @@ class PresenceVectorizer(CountVectorizer):
         matrix = sparse.csr_matrix((ones, (rows[kept], columns[kept])), shape=shape)
         matrix.sort_indices()
         return matrix
+
+
+# Below this many texts a second process costs more than it saves.
+PARALLEL_TEXTS = 4000
+_FORKED_WORK = None  # (function, argument) that a forked worker runs, inherited by fork
+
+
+def _can_fork_a_worker() -> bool:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    return cores >= 2 and hasattr(os, "fork")
+
+
+@contextmanager
+def _in_forked_worker(function, argument) -> Iterator[Future]:
+    """`function(argument)` in a forked process, as a future. Fork hands the worker the
+    fitted vocabulary and the texts in memory, where pickling them would cost seconds;
+    the worker runs Python and NumPy only, and sends back two arrays."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _FORKED_WORK
+    _FORKED_WORK = (function, argument)
+    try:
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+            future = pool.submit(_run_forked_work)  # forks the worker, which has the work
+            _FORKED_WORK = None
+            yield future
+    finally:
+        _FORKED_WORK = None
+
+
+def _run_forked_work():
+    function, argument = _FORKED_WORK
+    return function(argument)

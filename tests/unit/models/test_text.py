@@ -117,3 +117,25 @@ def test_a_saved_nbsvm_loads_without_pickle_and_predicts_the_same(fitted, tmp_pa
     np.testing.assert_allclose(
         loaded.predict_proba(texts), result.estimator.predict_proba(texts), rtol=1e-6
     )
+
+
+def test_many_texts_are_split_with_a_forked_worker_and_give_the_same_matrix(fitted, monkeypatch):
+    import ml_experiments.models.text as text_models
+
+    data, _ = fitted
+    vectorizer = PresenceVectorizer(ngram_range=(1, 2), min_df=2)
+    vectorizer.fit_transform(list(data.train.texts))
+    texts = [*data.test.texts, *data.val.texts]
+    alone = vectorizer.transform(texts)  # fewer than PARALLEL_TEXTS: one process
+    workers = []
+    forked = text_models._in_forked_worker
+
+    def counted(function, argument):
+        workers.append(len(argument))
+        return forked(function, argument)
+
+    monkeypatch.setattr(text_models, "PARALLEL_TEXTS", 10)
+    monkeypatch.setattr(text_models, "_in_forked_worker", counted)
+    split = vectorizer.transform(texts)
+    assert workers == [len(texts) - len(texts) // 2]  # the second half went to the worker
+    assert split.shape == alone.shape and (split != alone).nnz == 0
