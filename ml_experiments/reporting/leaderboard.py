@@ -71,7 +71,9 @@ def varied_columns(runs: pd.DataFrame) -> dict[str, str]:
     candidates = {group: f"tags.{group}" for group in CHOICE_TAGS if f"tags.{group}" in runs}
     keys = [column.removeprefix("params.") for column in runs if column.startswith("params.")]
     for key in sorted(keys):
-        if not key.startswith(INCIDENTAL_PARAMS) and not key.endswith("._target_"):
+        # A value the run chose itself (model.C_chosen) is an outcome, not an option.
+        outcome = key.endswith("._target_") or key.endswith("_chosen")
+        if not key.startswith(INCIDENTAL_PARAMS) and not outcome:
             candidates[key] = f"params.{key}"
     experiment = candidates.pop("experiment", None)
     columns, groups = {}, [runs]

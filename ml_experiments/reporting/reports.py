@@ -304,9 +304,11 @@ def training(runs: pd.DataFrame, evidence: Evidence, best_id: str) -> Training:
     """Early stopping, runs still improving at their last epoch, and the best run's
     training and validation loss at its best epoch; from the metric histories."""
     finished = runs[runs["status"] == "FINISHED"].set_index("run_id")
+    in_epochs = finished.get("params.model._target_", pd.Series(index=finished.index))
+    in_epochs = ~in_epochs.isin(SCIKIT_LEARN_TARGETS)  # scikit-learn fits in one go
     epochs = {
         run_id: len(evidence.histories.get(run_id, {}).get("val/loss", []))
-        for run_id in finished.index
+        for run_id in finished.index[in_epochs]
     }
     epochs = {run_id: count for run_id, count in epochs.items() if count}
     limits = pd.to_numeric(finished.get("params.trainer.max_epochs"), errors="coerce")

@@ -48,6 +48,12 @@ class Difference:
     def excludes_zero(self) -> bool:
         return self.judgeable and (self.low > 0 or self.high < 0)
 
+    @property
+    def same_for_every_seed(self) -> bool:
+        """No spread at all: the runs did not depend on the seed (a scikit-learn fit on a
+        fixed split), so the seeds say nothing of the noise."""
+        return self.judgeable and self.low == self.high
+
 
 def t_interval(values) -> Interval:
     """The mean of `values` with its Student-t interval (NaN bounds and std for one value)."""
@@ -101,6 +107,11 @@ def verdict(change: Difference, better: str) -> str:
     or "higher"."""
     if not change.judgeable:
         return "cannot be judged with a single seed"
+    if change.same_for_every_seed:
+        return (
+            "the same for every seed; the seeds changed nothing, so they cannot tell "
+            "noise from effect"
+        )
     if not change.excludes_zero:
         return f"within noise (n={change.n})"
     improves = (change.estimate < 0) == (better == "lower")

@@ -160,3 +160,21 @@ def test_a_scikit_learn_model_is_described_by_its_own_options_not_an_optimizer()
     }
     torch_run = run.drop("params.model._target_")
     assert dict(reports.approach(torch_run, [])["settings"])["learning rate"] == "0.001"
+
+
+def test_runs_that_the_seed_does_not_change_are_not_called_an_improvement(tmp_path):
+    """Two scikit-learn fits on a fixed split: each seed gives the same value, so the
+    paired interval has no width, which is no evidence about noise."""
+    rows = [
+        run_row(f"{name}{seed}", lr, seed, "FINISHED", value)
+        for name, lr, value in (("a", "0.1", 5.0), ("b", "0.2", 6.0))
+        for seed in (0, 1, 2)
+    ]
+    runs = pd.DataFrame(rows)
+    runs["params.model._target_"] = "ml_experiments.models.text.text_classifier"
+    runs["params.model.C_chosen"] = [1.0, 10.0, 1.0, 10.0, 1.0, 10.0]  # an outcome, per run
+    markdown = write(runs, tmp_path)
+    assert "6 runs in 2 configurations" in markdown
+    assert "the seeds changed nothing, so they cannot tell noise from effect" in markdown
+    assert "an improvement" not in markdown
+    assert "Early stopping" not in markdown  # a scikit-learn fit has no epochs
