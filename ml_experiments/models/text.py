@@ -110,9 +110,9 @@ class NaiveBayesScaler(TransformerMixin, BaseEstimator):
 class PresenceVectorizer(CountVectorizer):
     """`CountVectorizer(binary=True)`: the same vocabulary (terms in at least `min_df`
     training texts, the `max_features` most frequent; ties go to the term that sorts
-    first) and the same 0/1 matrix, in a little over half the time. Each text's n-grams
-    are made and looked up as one set, in C, where scikit-learn loops over every n-gram
-    in Python; on IMDB's word 1-3-grams that loop is most of a run."""
+    first) and the same 0/1 matrix, in two thirds of the time or less. Each text's
+    n-grams are made and looked up as one set, in C, where scikit-learn loops over every
+    n-gram in Python; on IMDB's word 1-3-grams that loop is most of a run."""
 
     def build_analyzer(self):
         """raw text -> its words and word n-grams, as scikit-learn's word analyzer gives
