@@ -29,7 +29,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from ml_experiments import paths
 from ml_experiments.errors import ConfigError
 from ml_experiments.tracking import store
-from ml_experiments.tracking.run import PRUNED_TAG
+from ml_experiments.tracking.store import PRUNED_TAG
 from ml_experiments.tracking.sweep_record import Sweep, key_of, recorded_sweep, write_sweep
 
 log = logging.getLogger(__name__)

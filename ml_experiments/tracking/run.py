@@ -28,6 +28,7 @@ from ml_experiments.tracking.logger import RunLogger
 from ml_experiments.tracking.stopping import STOP_SIGNALS, stop_signals_end_the_run, store_write
 from ml_experiments.tracking.store import (
     CHECKPOINT_DIR_TAG,
+    PRUNED_TAG,
     check_resumes_the_named_run,
     experiment_id_for,
     git_commit,
@@ -43,7 +44,6 @@ from ml_experiments.tuning.trial import TrialLink
 log = logging.getLogger(__name__)
 SYSTEM_METRICS_SECONDS = 2
 CREDENTIALS = re.compile(r"://[^/@\s]+@")  # user:password@ in a database URL
-PRUNED_TAG = "pruned"  # on a run an Optuna pruner stopped (it ends KILLED)
 
 
 @dataclass

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 RUN_ID_PATTERN = re.compile(r"[0-9a-f]{32}")
 CHECKPOINT_DIR_TAG = "checkpoint_dir"  # where a run writes its checkpoints, tagged at its start
+PRUNED_TAG = "pruned"  # on a run an Optuna pruner stopped (it ends KILLED)
 HOST_TAG, PID_TAG = "host", "pid"  # the process running the run, to find it abandoned later
 # The kind tag opens the MLflow UI on its training-runs view rather than the GenAI one.
 EXPERIMENT_KIND_TAGS = {"mlflow.experimentKind": "custom_model_development"}
