@@ -128,6 +128,10 @@ def _trainer_problems(trainer: DictConfig) -> list[str]:
             "trainer.limit_train_batches must be null or at least 1",
         ),
         (
+            trainer.min_epoch_examples is None or trainer.min_epoch_examples >= 1,
+            "trainer.min_epoch_examples must be null or at least 1",
+        ),
+        (
             trainer.accumulate_batches >= 1,
             f"trainer.accumulate_batches must be at least 1, got {trainer.accumulate_batches}",
         ),

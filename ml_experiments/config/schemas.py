@@ -549,6 +549,11 @@ class TrainerConfig:
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     resume: str | None = None  # a checkpoint path or an MLflow run id
     limit_train_batches: int | None = None
+    # An epoch trains on at least this many examples: a smaller training split is gone
+    # through several times in one epoch, shuffled anew each time. With 100 labelled
+    # digits and 6400, an epoch is 64 passes (100 steps of 64) instead of 2 steps, so
+    # the number of steps and the schedule do not shrink with the data.
+    min_epoch_examples: int | None = None
     progress_bar: bool | None = None  # null: only when stderr is a terminal
     distributed: DistributedConfig = field(default_factory=DistributedConfig)
     # Under torchrun on GPUs: batch norm statistics over the whole batch, not each slice.

@@ -87,22 +87,27 @@ class TensorSplit:
     def to(self, device: torch.device) -> TensorSplit:
         return TensorSplit(self.x.to(device), self.y.to(device))
 
-    def num_batches(self, batch_size: int) -> int:
-        return math.ceil(len(self) / batch_size)
+    def num_batches(self, batch_size: int, passes: int = 1) -> int:
+        return math.ceil(len(self) * passes / batch_size)
 
     def batches(
-        self, batch_size: int, generator: torch.Generator | None = None
+        self, batch_size: int, generator: torch.Generator | None = None, passes: int = 1
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Mini-batches in order, or shuffled by `generator` when one is given.
+        """Mini-batches in order, or shuffled by `generator` when one is given; `passes`
+        goes through the split that many times in one run of batches (each pass
+        shuffled anew), so a batch may span the end of one pass and the next.
 
         Slicing tensors already in memory (on the training device) beats a
         DataLoader for small data: no collation, no worker processes.
         """
-        if generator is None:
-            order = None
+        if generator is not None:
+            passes_order = [torch.randperm(len(self), generator=generator) for _ in range(passes)]
+            order = torch.cat(passes_order).to(self.y.device)
+        elif passes > 1:
+            order = torch.arange(len(self), device=self.y.device).repeat(passes)
         else:
-            order = torch.randperm(len(self), generator=generator).to(self.y.device)
-        for start in range(0, len(self), batch_size):
+            order = None
+        for start in range(0, len(self) * passes, batch_size):
             if order is None:
                 yield self.x[start : start + batch_size], self.y[start : start + batch_size]
             else:

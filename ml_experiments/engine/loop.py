@@ -210,7 +210,9 @@ class Trainer:
         accumulate = self.settings.accumulate_batches
         self.optimizer.zero_grad(set_to_none=True)
         batches = _progress(
-            split.batches(batch_size, generator=self.data_order),
+            split.batches(
+                batch_size, generator=self.data_order, passes=passes_per_epoch(split, self.settings)
+            ),
             f"epoch {epoch}",
             self.settings.progress_bar,
             total=total_batches,
@@ -430,12 +432,22 @@ class Trainer:
             log.info("epoch %d/%d %s", epoch, self.settings.max_epochs, shown)
 
 
+def passes_per_epoch(split: TensorSplit, settings: TrainerConfig) -> int:
+    """How many times one epoch goes through the training split: once, or as many times
+    as `min_epoch_examples` needs."""
+    wanted = settings.min_epoch_examples
+    if wanted is None or len(split) == 0:
+        return 1
+    return max(1, math.ceil(wanted / len(split)))
+
+
 def steps_in_epoch(split: TensorSplit, settings: TrainerConfig, processes: int = 1) -> int:
     """Training batches in one epoch: every batch, or `limit_train_batches` of them. A last
     batch too small to give each process two examples is left out (one process: a lone
     last example): batch norm cannot normalize a batch of one."""
-    batches = split.num_batches(settings.batch_size)
-    if batches > 1 and 0 < len(split) % settings.batch_size < 2 * processes:
+    passes = passes_per_epoch(split, settings)
+    batches = split.num_batches(settings.batch_size, passes)
+    if batches > 1 and 0 < len(split) * passes % settings.batch_size < 2 * processes:
         batches -= 1
     limit = settings.limit_train_batches
     return batches if limit is None else min(limit, batches)

@@ -252,6 +252,7 @@ def test_invalid_enum_value_is_rejected():
         (["dataset.val_fraction=0.6", "dataset.test_fraction=0.5"], "sum to less than 1"),
         (["trainer.batch_size=0"], "trainer.batch_size must be at least 1"),
         (["trainer.label_smoothing=1.0"], "label_smoothing"),
+        (["trainer.min_epoch_examples=0"], "trainer.min_epoch_examples must be null or at least 1"),
         (["scheduler=step", "scheduler.step_size=0"], "scheduler.step_size must be at least 1"),
         (["device.threads=0"], "device.threads must be null or at least 1"),
         (["dataset=csv"], "these keys need a value: dataset.path, dataset.target"),

@@ -9,7 +9,9 @@ from ml_experiments.data import DataBundle, DatasetMeta
 from tests.helpers.data_files import text_bundle
 
 
-def make_trainer(batch_size: int, accumulate: int, examples: int = 8):
+def make_trainer(
+    batch_size: int, accumulate: int, examples: int = 8, min_epoch_examples: int | None = None
+):
     """A linear model's Trainer on `examples` fixed examples; every trainer made here
     shuffles them the same way (seed 0)."""
     from types import SimpleNamespace
@@ -33,6 +35,7 @@ def make_trainer(batch_size: int, accumulate: int, examples: int = 8):
         gradient_clip_norm=None, label_smoothing=0.0, class_weight=None, amp=False,
         channels_last=False, monitor="val/loss", progress_bar=False,
         checkpoint=SimpleNamespace(dir="unused"), max_loss_growth=None,
+        min_epoch_examples=min_epoch_examples,
     )  # fmt: skip
     optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
     trainer = Trainer(model, data, optimizer, LrSchedule(None, "step"), settings,
@@ -59,6 +62,21 @@ def test_gradient_accumulation_steps_once_per_group_on_the_mean_loss():
     uneven, uneven_steps = make_trainer(batch_size=2, accumulate=2, examples=10)
     uneven.train_one_epoch(1)
     assert len(uneven_steps) == 3
+
+
+def test_a_small_split_is_gone_through_until_an_epoch_has_min_epoch_examples():
+    """8 examples and min_epoch_examples=36: 5 passes, 40 examples, 5 steps of 8; the
+    schedule's count of steps agrees with the loop's."""
+    from ml_experiments.engine.loop import optimizer_steps_in_epoch
+
+    once, once_steps = make_trainer(batch_size=8, accumulate=1)
+    once.train_one_epoch(1)
+    repeated, repeated_steps = make_trainer(batch_size=8, accumulate=1, min_epoch_examples=36)
+    repeated.train_one_epoch(1)
+    assert (len(once_steps), len(repeated_steps)) == (1, 5)
+    assert optimizer_steps_in_epoch(repeated.data.train, repeated.settings) == 5
+    more, _ = make_trainer(batch_size=8, accumulate=1, examples=64, min_epoch_examples=36)
+    assert optimizer_steps_in_epoch(more.data.train, more.settings) == 8  # already enough
 
 
 def test_balanced_class_weights_follow_the_training_labels():
