@@ -101,7 +101,8 @@ def test_a_cnn_starts_from_another_runs_features(train, store, tmp_path):
     train("experiment=fashion_cnn", "name=transfer_source", *source)
     source_run = store.only_run("transfer_source")
     train("experiment=mnist_transfer", "name=transfer_target", *source,
-          f"model.weights={source_run.info.run_id}", "model.freeze=backbone")  # fmt: skip
+          f"model.weights={source_run.info.run_id}", "model.freeze=backbone",
+          "trainer.min_epoch_examples=null")  # fmt: skip
     target_run = store.only_run("transfer_target")
     source_state = torch.load(f"{source_run.data.tags['checkpoint_dir']}/best.pt",
                               weights_only=True)["model"]  # fmt: skip
