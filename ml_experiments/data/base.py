@@ -100,19 +100,24 @@ class TensorSplit:
         Slicing tensors already in memory (on the training device) beats a
         DataLoader for small data: no collation, no worker processes.
         """
-        if generator is not None:
-            passes_order = [torch.randperm(len(self), generator=generator) for _ in range(passes)]
-            order = torch.cat(passes_order).to(self.y.device)
-        elif passes > 1:
-            order = torch.arange(len(self), device=self.y.device).repeat(passes)
-        else:
-            order = None
-        for start in range(0, len(self) * passes, batch_size):
-            if order is None:
+        if generator is None and passes == 1:
+            for start in range(0, len(self), batch_size):
                 yield self.x[start : start + batch_size], self.y[start : start + batch_size]
+            return
+        left_over = torch.empty(0, dtype=torch.long, device=self.y.device)
+        for _ in range(passes):  # one pass's order in memory at a time, however many passes
+            if generator is None:
+                one_pass = torch.arange(len(self))
             else:
+                one_pass = torch.randperm(len(self), generator=generator)
+            order = torch.cat([left_over, one_pass.to(self.y.device)])
+            whole = len(order) - len(order) % batch_size
+            for start in range(0, whole, batch_size):
                 index = order[start : start + batch_size]
                 yield self.x[index], self.y[index]
+            left_over = order[whole:]
+        if len(left_over):
+            yield self.x[left_over], self.y[left_over]
 
 
 def unchanged(inputs: torch.Tensor, training: bool) -> torch.Tensor:
