@@ -314,10 +314,11 @@ def training(runs: pd.DataFrame, evidence: Evidence, best_id: str) -> Training:
     limits = pd.to_numeric(finished.get("params.trainer.max_epochs"), errors="coerce")
     stopped = [run_id for run_id, count in epochs.items() if count < limits.get(run_id, 0)]
     best_epochs = pd.to_numeric(finished.get("metrics.best_epoch"), errors="coerce")
+    # A run of one epoch has no curve: its best epoch is its last by default.
     improving = [
         finished.loc[run_id, "tags.mlflow.runName"]
         for run_id, count in epochs.items()
-        if best_epochs is not None and best_epochs.get(run_id) == count
+        if count > 1 and best_epochs is not None and best_epochs.get(run_id) == count
     ]
     patience = finished.get("params.trainer.early_stopping.patience")
     return Training(
@@ -334,6 +335,12 @@ def training_notes(facts: Training) -> list[str]:
     if not facts.epochs:
         return []
     notes = [_early_stopping_note(facts)]
+    single = sum(count == 1 for count in facts.epochs.values())
+    if single:
+        notes.append(
+            f"{single} of {len(facts.epochs)} runs trained a single epoch: whether more epochs "
+            "would help cannot be told from their curves."
+        )
     if facts.improving:
         count = len(facts.improving)
         which = "all" if count == len(facts.epochs) else f"{count} of {len(facts.epochs)}"

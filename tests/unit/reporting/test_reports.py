@@ -178,3 +178,17 @@ def test_runs_that_the_seed_does_not_change_are_not_called_an_improvement(tmp_pa
     assert "the seeds changed nothing, so they cannot tell noise from effect" in markdown
     assert "an improvement" not in markdown
     assert "Early stopping" not in markdown  # a scikit-learn fit has no epochs
+
+
+def test_a_single_epoch_is_not_called_still_improving():
+    runs = pd.DataFrame(
+        [run_row("one", "0.1", 0, "FINISHED", 5.0), run_row("three", "0.1", 1, "FINISHED", 5.0)]
+    )
+    runs["params.trainer.max_epochs"] = ["1", "3"]
+    runs["metrics.best_epoch"] = [1.0, 3.0]
+    histories = {"one": {"val/loss": [2.0]}, "three": {"val/loss": [3.0, 2.5, 2.0]}}
+    facts = reports.training(runs, reports.Evidence(histories=histories), "three")
+    assert facts.improving == ["lr=0.1 seed=1"]
+    notes = reports.training_notes(facts)
+    assert "1 of 2 runs trained a single epoch" in " ".join(notes)
+    assert "1 of 2 runs (lr=0.1 seed=1)" in " ".join(notes)
