@@ -1,11 +1,21 @@
 """Running the real commands against a test store: the store itself, `python -m
-ml_experiments.<command>` in a subprocess, and reading back what a sweep logged."""
+ml_experiments.<command>` in a child process (forked from a pre-started Python, see
+tests/helpers/prestarted.py, or a fresh interpreter), and reading back what a sweep
+logged."""
 
 from __future__ import annotations
 
+import atexit
+import itertools
+import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,25 +65,89 @@ def run_module(
     extra_environment: dict[str, str] | None = None,
 ) -> Result:
     """`python -m ml_experiments.<module> overrides...` against the test store and data."""
-    completed = subprocess.run(
-        [sys.executable, "-m", f"ml_experiments.{module}", *train_arguments(outputs, overrides)],
-        cwd=PROJECT_ROOT,
-        env=train_environment(store, data_dir) | (extra_environment or {}),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
+    result = run_python_module(
+        f"ml_experiments.{module}",
+        train_arguments(outputs, overrides),
+        train_environment(store, data_dir) | (extra_environment or {}),
+        timeout,
     )
-    result = Result(completed.returncode, completed.stdout + completed.stderr)
     if expect_success:
         assert result.returncode == 0, result.output[-4000:]
     return result
 
 
+def run_python_module(module: str, args: list[str], env: dict[str, str], timeout: float) -> Result:
+    """`python -m module args` in the project's folder: forked from the pre-started Python
+    (tests/helpers/prestarted.py), or in a fresh interpreter when
+    ML_EXPERIMENTS_TEST_FRESH_INTERPRETERS is set."""
+    if os.environ.get("ML_EXPERIMENTS_TEST_FRESH_INTERPRETERS"):
+        completed = subprocess.run(
+            [sys.executable, "-m", module, *args],
+            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
+        return Result(completed.returncode, completed.stdout + completed.stderr)
+    return prestarted_python().run(module, args, env, timeout)
+
+
+class PrestartedPython:
+    """The client of one tests/helpers/prestarted.py server."""
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="prestarted-"))
+        self.numbers = itertools.count()
+        self.lock = threading.Lock()  # one request and its answer at a time
+        self.server = subprocess.Popen(
+            [sys.executable, "-u", "-m", "tests.helpers.prestarted"],
+            cwd=PROJECT_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        answer = json.loads(self.server.stdout.readline() or '{"error": "it exited"}')
+        if "error" in answer:
+            raise RuntimeError(f"the pre-started Python cannot serve: {answer['error']}")
+
+    def run(self, module: str, args: list[str], env: dict[str, str], timeout: float) -> Result:
+        number = next(self.numbers)
+        output, status = self.folder / f"{number}.out", self.folder / f"{number}.status"
+        request = {"module": module, "args": args, "env": env, "cwd": str(PROJECT_ROOT),
+                   "output": str(output), "status": str(status)}  # fmt: skip
+        with self.lock:
+            self.server.stdin.write(json.dumps(request) + "\n")
+            self.server.stdin.flush()
+            answer = self.server.stdout.readline()
+        if not answer:
+            raise RuntimeError(f"the pre-started Python exited ({self.server.poll()})")
+        pid = json.loads(answer)["pid"]
+        deadline = time.monotonic() + timeout
+        while not status.exists():
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                raise subprocess.TimeoutExpired([module, *args], timeout, output.read_text())
+            time.sleep(0.05)
+        return Result(int(status.read_text()), output.read_text(errors="replace"))
+
+    def close(self) -> None:
+        self.server.stdin.close()  # the server kills what still runs, and exits
+        self.server.wait(timeout=30)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_prestarted: list[PrestartedPython] = []
+_prestarting = threading.Lock()
+
+
+def prestarted_python() -> PrestartedPython:
+    """This process's pre-started Python, started on first use and stopped at exit."""
+    with _prestarting:
+        if not _prestarted:
+            _prestarted.append(PrestartedPython())
+            atexit.register(_prestarted[0].close)
+        return _prestarted[0]
+
+
 def start_training(
     overrides: list[str], store: Store, data_dir: Path, outputs: Path, **popen_options
 ) -> subprocess.Popen:
-    """`python -m ml_experiments.train` started in the background, for tests that signal
-    it or run several at once."""
+    """`python -m ml_experiments.train` started in the background in a fresh interpreter,
+    for tests that signal it or run several at once."""
     return subprocess.Popen(
         [sys.executable, "-m", "ml_experiments.train", *train_arguments(outputs, overrides)],
         cwd=PROJECT_ROOT,
