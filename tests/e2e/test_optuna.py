@@ -7,6 +7,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import optuna
 import pytest
@@ -35,11 +36,25 @@ def load_study(tmp_path, name: str) -> optuna.Study:
     return optuna.load_study(study_name=name, storage=f"sqlite:///{tmp_path}/outputs/optuna.db")
 
 
-def wait_for(condition, what: str, seconds: float = 240) -> None:
+def wait_for(condition, what: str, sweep: subprocess.Popen, log: Path, seconds: float = 240):
+    """condition()'s first true value, while the sweep runs; fails, with the sweep's last
+    output, when the sweep ends or the time is up first."""
     deadline = time.monotonic() + seconds
-    while not condition():
+    while not (found := condition()):
+        code = sweep.poll()
+        assert code is None, f"the sweep ended ({code}) before {what}:\n{log.read_text()[-3000:]}"
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
+    return found
+
+
+def start_sweep(command: list[str], store, shared_data, tmp_path, log_name: str):
+    """The sweep started in the background, its output in tmp_path/<log_name>."""
+    log = tmp_path / log_name
+    with log.open("w") as output:
+        sweep = start_training(command, store, shared_data, tmp_path,
+                               stdout=output, stderr=subprocess.STDOUT)  # fmt: skip
+    return sweep, log
 
 
 def stored_study(tmp_path, name: str) -> optuna.Study | None:
@@ -78,10 +93,11 @@ def runs_by_trial(store, experiment: str) -> dict[int, object]:
 
 def test_a_study_killed_mid_trial_continues_to_n_trials(store, shared_data, tmp_path):
     name = "continued_study"
-    process = start_training(optuna_sweep(name, 3, 200), store, shared_data, tmp_path,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    wait_for(lambda: one_done_one_training(stored_study(tmp_path, name)),
-             "a finished trial and one training")  # fmt: skip
+    process, log = start_sweep(optuna_sweep(name, 3, 200), store, shared_data, tmp_path, "first")
+    # Loaded once: opening the storage at each look could outlast a trial on a busy machine.
+    study = wait_for(lambda: stored_study(tmp_path, name), "the study", process, log)
+    wait_for(lambda: one_done_one_training(study), "a finished trial and one training",
+             process, log)  # fmt: skip
     process.send_signal(signal.SIGKILL)  # no chance to tidy up
     process.wait(timeout=30)
     study = load_study(tmp_path, name)
@@ -109,10 +125,9 @@ def test_a_study_killed_mid_trial_continues_to_n_trials(store, shared_data, tmp_
 def test_two_processes_share_one_study(store, shared_data, tmp_path):
     name = "shared_study"
     command = optuna_sweep(name, 4, 100)
-    first = start_training(command, store, shared_data, tmp_path,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    first, log = start_sweep(command, store, shared_data, tmp_path, "first")
     # The second joins once the study exists (it seeds its sampler past the first's draws).
-    wait_for(lambda: states(stored_study(tmp_path, name)), "the study's first trial")
+    wait_for(lambda: states(stored_study(tmp_path, name)), "the study's first trial", first, log)
     second = start_training(command, store, shared_data, tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     assert first.wait(timeout=300) == 0 and second.wait(timeout=300) == 0
