@@ -168,9 +168,10 @@ def main() -> None:
             # Keep the subsets and recipes not measured this time: the source run is
             # deterministic, so earlier targets started from the same weights.
             earlier = measurements.get(part, {}).get("subsets", {})
-            for subset, recipes in found["subsets"].items():
-                found["subsets"][subset] = earlier.get(subset, {}) | recipes
-            found["subsets"] = earlier | found["subsets"]
+            found["subsets"] = earlier | {
+                subset: earlier.get(subset, {}) | recipes
+                for subset, recipes in found["subsets"].items()
+            }
             measurements[part] = found
         else:
             measurements[part] = measure_minilm(store, scratch)
