@@ -60,7 +60,7 @@ def time_saving(
         # What a run logs first, and loading reads back: its config and dataset metadata.
         mlflow.log_text(OmegaConf.to_yaml(cfg), "config/hydra/config.yaml")
         mlflow.log_dict(data.meta.to_dict(), "dataset_meta.json")
-        example = features(data, data.test)[:5]  # what runs gave MLflow's own flavour
+        example = features(data, data.test, estimator)[:5]  # what runs gave MLflow's own flavour
         started = time.perf_counter()
         if safe_state_too:
             RunLogger(run.info.run_id).log_model(estimator, data)

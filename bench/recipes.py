@@ -25,8 +25,16 @@ class Row:
     old: list[str]  # today's recipe: overrides
     new: list[str]  # its replacement
     accuracy: float  # the target: median test accuracy at least this
-    seconds: float  # ...in at most this, launch to exit
+    seconds: float | None  # ...in at most this, launch to exit (None: any time)
     anchor: str  # the published results the target is set against
+
+    def met(self, accuracies: list[float], seconds: list[float]) -> bool:
+        in_time = self.seconds is None or median(seconds) <= self.seconds
+        return median(accuracies) >= self.accuracy and in_time
+
+    def target(self) -> str:
+        within = "" if self.seconds is None else f" in ≤ {self.seconds:.0f} s"
+        return f"≥ {self.accuracy:.1%}{within}"
 
 
 ROWS = {
@@ -38,6 +46,20 @@ ROWS = {
         seconds=90,
         anchor="NBSVM-bi 91.22% (Wang & Manning 2012), NBSVM-tri 91.87% (Mesnil et al. "
         "2015); TF-IDF + logistic regression 88.5-89.8%",
+    ),
+    "liar_metadata": Row(
+        "LIAR, 6 classes, with metadata",
+        # Today's: the metadata joined to the statement as one text (28.06% in one run).
+        old=[
+            "experiment=liar_tfidf",
+            "dataset.fields=[statement,subject,speaker,party,context]",
+            "model.C=1",
+        ],
+        new=["experiment=liar_meta"],
+        accuracy=0.29,
+        seconds=None,
+        anchor="Wang (2017): hybrid CNN with all metadata 27.4%; statement alone: logistic "
+        "regression 24.7%, CNN 27.0%; majority class 20.8%",
     ),
 }
 MEASUREMENTS = RESULTS_DIR / "recipes.json"
@@ -64,13 +86,13 @@ def results_table(measurements: dict) -> str:
         for which in ("old", "new"):
             result = found[which]
             accuracies, seconds = result["test_accuracy"], result["seconds"]
-            met = median(accuracies) >= row.accuracy and median(seconds) <= row.seconds
+            met = row.met(accuracies, seconds)
             lines.append(
                 f"| {row.title} | {which}: `{' '.join(getattr(row, which))}` "
                 f"| **{median(accuracies):.2%}** ({' / '.join(f'{a:.2%}' for a in accuracies)}) "
                 f"| {max(accuracies) - min(accuracies):.2%} "
                 f"| **{median(seconds):.0f}** ({' / '.join(f'{s:.0f}' for s in seconds)}) "
-                f"| ≥ {row.accuracy:.1%} in ≤ {row.seconds:.0f} s | {'yes' if met else 'no'} "
+                f"| {row.target()} | {'yes' if met else 'no'} "
                 f"| {row.anchor} | {found['measured']} |"
             )
     return (

@@ -6,7 +6,8 @@ training size, inverted when it is dark on light).
 
 Text: `python -m ml_experiments.predict run_id=<id> text="A slow start, but ..."`, or
 `inputs=<file.txt>` with one text per line. The model cleans and tokenizes raw text
-itself, as it did in training.
+itself, as it did in training. A model that reads fields apart (liar_meta) takes
+`inputs=<file.csv or .tsv>` with a header row naming them.
 
 The top classes are printed and written to predictions.csv in the output folder.
 """
@@ -29,6 +30,7 @@ register_configs()
 log = logging.getLogger("ml_experiments.predict")
 SHOWN_TEXT_CHARACTERS = 60
 TEXT_BATCH_SIZE = 64
+TABLE_SEPARATORS = {".csv": ",", ".tsv": "\t"}  # inputs= for a model that reads fields
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="predict")
@@ -49,11 +51,14 @@ def main(cfg: DictConfig) -> list[dict]:
 
 
 def predict(cfg: DictConfig) -> list[dict]:
+    from ml_experiments.models.protocols import ReadsFields
     from ml_experiments.tracking.loading import load_trained
 
     _check_arguments(cfg)
     trained = load_trained(cfg.run_id, cfg.checkpoint, cfg.tracking_uri, cfg.model_uri)
-    if _reads_text(trained):
+    if isinstance(trained.model, ReadsFields):
+        names, probabilities = _fields_probabilities(trained, cfg)
+    elif _reads_text(trained):
         texts = [cfg.text] if cfg.text is not None else read_texts(Path(cfg.inputs))
         names, probabilities = _text_probabilities(trained, texts, cfg.batch_size)
     else:
@@ -141,6 +146,42 @@ def _text_probabilities(trained, texts: list[str], batch_size: int):
         ]
         return texts, torch.cat(chunks)
     return texts, class_log_probabilities(trained.model, texts, trained.meta.class_names).exp()
+
+
+def _fields_probabilities(trained, cfg: DictConfig):
+    """A model that reads fields apart (liar_meta): each row shown by its text field."""
+    from ml_experiments.engine.sklearn_fit import class_log_probabilities
+
+    rows = _field_rows(cfg, trained.model.field_names)
+    probabilities = class_log_probabilities(trained.model, rows, trained.meta.class_names).exp()
+    return rows.iloc[:, 0].tolist(), probabilities
+
+
+def _field_rows(cfg: DictConfig, fields: list[str]):
+    """The rows to classify, a column per field (the first is the text field): from a
+    .csv or .tsv file with a header row naming the fields, or from text= or a file of one
+    text per line, which give the text field alone."""
+    import pandas as pd
+
+    from ml_experiments.tracking.serving import field_columns
+
+    path = Path(cfg.inputs) if cfg.inputs is not None else None
+    if path is not None and path.suffix in TABLE_SEPARATORS:
+        if not path.is_file():
+            raise DataError(f"inputs={path} does not exist: give a table with a column per field")
+        table = pd.read_csv(
+            path, sep=TABLE_SEPARATORS[path.suffix], dtype=str, keep_default_na=False
+        )
+        return field_columns(table, fields)
+    texts = [cfg.text] if cfg.text is not None else read_texts(path)
+    log.info(
+        "only the text field %s is given; %s are empty. To use them, give inputs=<a .csv or "
+        ".tsv file> with a header row naming the fields",
+        fields[0],
+        ", ".join(fields[1:]),
+    )
+    empty = [""] * len(texts)
+    return pd.DataFrame({name: texts if name == fields[0] else empty for name in fields})
 
 
 def _image_probabilities(trained, cfg: DictConfig):

@@ -204,7 +204,8 @@ class LiarDatasetConfig:
     _target_: str = "ml_experiments.data.text.load_liar"
     name: str = "liar"
     root: str = MISSING  # the folder of train.tsv, valid.tsv, test.tsv
-    fields: list[str] = field(default_factory=lambda: ["statement"])  # joined into the text
+    # Joined into one text; model=fields_logreg reads each apart.
+    fields: list[str] = field(default_factory=lambda: ["statement"])
     binary: bool = False  # six labels, or false (the lower three) vs true
 
 
@@ -343,6 +344,29 @@ class TextLinearModelConfig:
     C_grid: list[float] = field(default_factory=lambda: list(C_GRID))
     class_weight: str | None = None  # "balanced" weighs classes by inverse frequency
     max_iter: int = 1000
+    preprocess: TextPreprocessConfig = field(default_factory=TextPreprocessConfig)
+
+
+@dataclass
+class FieldsLinearModelConfig:
+    """A linear model over each field of a record apart (LIAR's statement and metadata)."""
+
+    _target_: str = "ml_experiments.models.fields.fields_classifier"
+    name: str = "fields_logreg"
+    text_field: str = "statement"  # TF-IDF of its words and word n-grams
+    categories: list[str] = field(default_factory=list)  # one value each: one-hot
+    lists: list[str] = field(default_factory=list)  # comma-separated labels
+    phrases: list[str] = field(default_factory=list)  # short free text: TF-IDF
+    field_weight: float = 0.5  # each field's features against the text's (1)
+    ngram_max: int = 2  # of the text field
+    min_df: int = 1  # a term of the text field must appear in this many training texts
+    min_count: int = 2  # category values, labels and phrase words in fewer rows: left out
+    sublinear_tf: bool = True
+    # Inverse regularisation strength. null: the value of C_grid with the best macro-F1
+    # on the validation split (logged as model.C_chosen).
+    C: float | None = None
+    C_grid: list[float] = field(default_factory=lambda: list(C_GRID))
+    max_iter: int = 2000
     preprocess: TextPreprocessConfig = field(default_factory=TextPreprocessConfig)
 
 
@@ -657,6 +681,7 @@ SCHEMAS: dict[str, dict[str, type]] = {
         "deep_cnn": DeepCnnConfig,
         "resnet18": ResNet18Config,
         "text_linear": TextLinearModelConfig,
+        "fields_linear": FieldsLinearModelConfig,
         "recurrent": RecurrentModelConfig,
         "bert": BertModelConfig,
     },

@@ -48,10 +48,13 @@ IMDB_LABELS = ["neg", "pos"]
 
 @dataclass
 class TextSplit:
-    """One split of raw texts (a NumPy array of str, as scikit-learn takes them) and labels."""
+    """One split of raw texts (a NumPy array of str, as scikit-learn takes them) and labels.
+    A record of several fields (LIAR's statement, speaker, ...) is one text, its fields
+    joined, and also each field apart in `fields`, for a model that reads them apart."""
 
     texts: np.ndarray
     y: torch.Tensor
+    fields: pd.DataFrame | None = None  # one str column per field, "" where missing
 
     def __len__(self) -> int:
         return len(self.y)
@@ -86,7 +89,11 @@ def load_liar(name: str, root: str, fields: list[str], binary: bool, *, seed: in
         labels = frame["label"].map(LIAR_LABELS.index).to_numpy()
         if binary:  # pants-fire, false, barely-true -> false; the other three -> true
             labels = (labels >= 3).astype(np.int64)
-        splits[split] = TextSplit(_joined(frame, fields), torch.tensor(labels, dtype=torch.long))
+        splits[split] = TextSplit(
+            _joined(frame, fields),
+            torch.tensor(labels, dtype=torch.long),
+            frame[fields].reset_index(drop=True),
+        )
         summary[f"{split}_rows_read"] = len(frame)
     meta = _text_meta(name, class_names)
     return DataBundle(splits["train"], splits["val"], splits["test"], meta, summary=summary)

@@ -16,6 +16,7 @@ from ml_experiments.config.schemas import Task
 from ml_experiments.data import DataBundle, TensorSplit
 from ml_experiments.data.text import TextSplit
 from ml_experiments.engine.metrics import compute_metrics
+from ml_experiments.models.protocols import ReadsFields
 
 
 class Candidates(tuple):
@@ -64,7 +65,8 @@ def fit_and_test(estimator, data: DataBundle) -> SklearnResult:
     estimator = _with_final_step(estimator, final)
     train_metrics, _ = _score(final, train_inputs, data, data.train)
     val_metrics, _ = _score(final, val_inputs, data, data.val)
-    test_metrics, test_outputs = _score(estimator, features(data, data.test), data, data.test)
+    test_inputs = features(data, data.test, estimator)
+    test_metrics, test_outputs = _score(estimator, test_inputs, data, data.test)
     metrics = {"train/loss": train_metrics["loss"]}
     metrics |= {f"val/{key}": value for key, value in val_metrics.items()}
     metrics |= {f"test/{key}": value for key, value in test_metrics.items()}
@@ -119,7 +121,8 @@ def _choose_on_validation(
 def _final_step_inputs(estimator, data: DataBundle) -> tuple:
     """The training and validation inputs as the final step receives them; the steps
     before it are fitted on the training split here."""
-    train_inputs, val_inputs = features(data, data.train), features(data, data.val)
+    train_inputs = features(data, data.train, estimator)
+    val_inputs = features(data, data.val, estimator)
     if not _is_pipeline(estimator):
         return train_inputs, val_inputs
     before_final = estimator[:-1]  # shares its steps with `estimator`, which stay fitted
@@ -136,11 +139,11 @@ def _selection_key(val_metrics: dict[str, float]) -> tuple[float, float]:
     return val_metrics["f1_macro"], -val_metrics["loss"]
 
 
-def features(data: DataBundle, split: TensorSplit | TextSplit) -> np.ndarray:
-    """A split as scikit-learn wants it: the raw texts, or a 2-D float array (images are
-    flattened)."""
+def features(data: DataBundle, split: TensorSplit | TextSplit, estimator):
+    """A split as `estimator` wants it: the raw texts (each field apart, as a DataFrame, for
+    a model that reads fields), or a 2-D float array (images are flattened)."""
     if isinstance(split, TextSplit):
-        return split.texts
+        return split.fields if isinstance(estimator, ReadsFields) else split.texts
     return data.prepare_batch(split.x, False).flatten(1).numpy()
 
 
@@ -154,7 +157,7 @@ def _targets(data: DataBundle, split: TensorSplit | TextSplit) -> np.ndarray:
 
 def model_outputs(estimator, data: DataBundle, split: TensorSplit | TextSplit) -> torch.Tensor:
     """Predictions for regression; log-probabilities (the metrics' logits) for classification."""
-    return _outputs(estimator, features(data, split), data)
+    return _outputs(estimator, features(data, split, estimator), data)
 
 
 def _outputs(estimator, inputs, data: DataBundle) -> torch.Tensor:

@@ -28,14 +28,35 @@ def build_model(node: DictConfig, meta: DatasetMeta, tokenizer: TextTokenizer | 
 def build_for_data(node: DictConfig, data: DataBundle) -> tuple[DataBundle, Any]:
     """The model for `data`. A PyTorch text model first fits its tokenizer on the training
     texts, and every split becomes token ids."""
-    reads_text = "tokenizer" in node or "vectorizer" in node  # torch or scikit-learn text models
+    # torch, scikit-learn, and scikit-learn reading fields apart
+    reads_text = "tokenizer" in node or "vectorizer" in node or "text_field" in node
     if reads_text != (data.meta.modality == Modality.text):
         raise ConfigError(_modality_mismatch(node.name, data.meta.name, reads_text))
+    if "text_field" in node:
+        _check_fields(node, data)
     if "tokenizer" not in node:
         return data, build_model(node, data.meta)
     tokenizer = build(node.tokenizer, drop=())
     data = tokenize_bundle(data, tokenizer)
     return data, build_model(node, data.meta, tokenizer)
+
+
+def _check_fields(node: DictConfig, data: DataBundle) -> None:
+    """A model that reads fields apart needs data that keeps them, with each it names."""
+    fields = data.train.fields
+    if fields is None:
+        raise ConfigError(
+            f"model={node.name} reads each field of a record apart, and dataset="
+            f"{data.meta.name} has one text per example. Use dataset=liar with "
+            "dataset.fields naming the fields, or a model that reads one text (tfidf_logreg)."
+        )
+    wanted = [node.text_field, *node.categories, *node.lists, *node.phrases]
+    missing = [name for name in wanted if name not in fields.columns]
+    if missing:
+        raise ConfigError(
+            f"model={node.name} reads fields {missing}, which dataset.fields does not hold "
+            f"(it holds {list(fields.columns)}): add them to dataset.fields"
+        )
 
 
 def tokenizer_from_state(state: dict) -> TextTokenizer:

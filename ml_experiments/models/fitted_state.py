@@ -63,11 +63,18 @@ def load_into(estimator, folder: Path):
 
 
 def _parts(estimator) -> list[tuple[str, Any]]:
-    """(name, estimator) for each step of a Pipeline, or ("model", estimator) alone."""
+    """(name, estimator) for each step of a Pipeline, or ("model", estimator) alone; a step
+    made of one vectorizer per field (`FieldsVectorizer`) is followed by each of them, as
+    ("<step>/<field>", vectorizer)."""
     steps = getattr(estimator, "named_steps", None)
     if steps is None:
         return [("model", estimator)]
-    return list(steps.items())
+    parts = []
+    for name, step in steps.items():
+        parts.append((name, step))
+        inner = getattr(step, "vectorizers", {})
+        parts += [(f"{name}/{field}", vectorizer) for field, vectorizer in inner.items()]
+    return parts
 
 
 def _fitted_attributes(part) -> dict[str, Any]:

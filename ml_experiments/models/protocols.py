@@ -36,6 +36,14 @@ class ReadsText(Protocol):
 
 
 @runtime_checkable
+class ReadsFields(Protocol):
+    """A scikit-learn text model that reads a record's fields apart: it takes a DataFrame
+    with a column per name of `field_names`, not one text per example."""
+
+    field_names: list[str]
+
+
+@runtime_checkable
 class HasParameterGroups(Protocol):
     """Its own optimizer groups, e.g. smaller learning rates for earlier layers."""
 

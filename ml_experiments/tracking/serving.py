@@ -99,10 +99,26 @@ class TableModel(EndToEndModel):
 
 
 class TextModel(EndToEndModel):
-    """Raw strings in a `text` column: the model cleans and tokenizes them itself."""
+    """Raw strings in a `text` column: the model cleans and tokenizes them itself. A model
+    that reads fields apart takes a column per field instead, named as in training."""
 
     def predict(self, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        from ml_experiments.models.protocols import ReadsFields
+
+        if isinstance(self.model, ReadsFields):
+            return self.answer(field_columns(model_input, self.model.field_names))
         return self.answer(model_input[TEXT_COLUMN].fillna("").astype(str).tolist())
+
+
+def field_columns(rows: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """The columns a model that reads fields takes, as strings, "" for a gap."""
+    missing = [name for name in names if name not in rows.columns]
+    if missing:
+        raise DataError(
+            f"the model reads the fields {names}; the input has no column {missing}. "
+            "Send a column per field, empty where a value is unknown"
+        )
+    return rows[names].astype("string").fillna("").astype(str)
 
 
 class ImageModel(EndToEndModel):
@@ -173,7 +189,7 @@ def log_end_to_end_model(model, data: DataBundle) -> str:
     # MLflow warns of the pickle on every call: it is deliberate (the module's docstring).
     logging.getLogger("mlflow.pyfunc").setLevel(logging.ERROR)
     end_to_end = MODELS[data.meta.modality](model, data)
-    example = input_example(data)
+    example = input_example(data, model)
     info = mlflow.pyfunc.log_model(
         name=MODEL_FOLDER,
         python_model=end_to_end,
@@ -185,11 +201,16 @@ def log_end_to_end_model(model, data: DataBundle) -> str:
     return info.model_id
 
 
-def input_example(data: DataBundle):
-    """A few test inputs as a user has them: raw rows, texts, or uint8 images."""
+def input_example(data: DataBundle, model):
+    """A few test inputs as a user has them: raw rows, texts (or their fields, for `model`
+    that reads them apart), or uint8 images."""
+    from ml_experiments.models.protocols import ReadsFields
+
     modality = data.meta.modality
     if modality == Modality.tabular:
         return _example_rows(_raw_table(data).test_rows)
+    if isinstance(model, ReadsFields):
+        return data.test.fields[model.field_names].head(EXAMPLE_ROWS).reset_index(drop=True)
     if modality == Modality.text:
         return pd.DataFrame({TEXT_COLUMN: list(data.test.texts[:EXAMPLE_ROWS])})
     images = data.test.x[:EXAMPLE_ROWS].cpu().permute(0, 2, 3, 1)  # (N, H, W, C), as files
