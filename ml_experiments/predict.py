@@ -152,36 +152,50 @@ def _fields_probabilities(trained, cfg: DictConfig):
     """A model that reads fields apart (liar_meta): each row shown by its text field."""
     from ml_experiments.engine.sklearn_fit import class_log_probabilities
 
-    rows = _field_rows(cfg, trained.model.field_names)
-    probabilities = class_log_probabilities(trained.model, rows, trained.meta.class_names).exp()
-    return rows.iloc[:, 0].tolist(), probabilities
+    model = trained.model
+    rows = _field_rows(cfg, model.field_names, model.text_field)
+    probabilities = class_log_probabilities(model, rows, trained.meta.class_names).exp()
+    return rows[model.text_field].fillna("").astype(str).tolist(), probabilities
 
 
-def _field_rows(cfg: DictConfig, fields: list[str]):
-    """The rows to classify, a column per field (the first is the text field): from a
-    .csv or .tsv file with a header row naming the fields, or from text= or a file of one
-    text per line, which give the text field alone."""
+def _field_rows(cfg: DictConfig, fields: list[str], text_field: str):
+    """The rows to classify, a column per field: from a .csv or .tsv file with a header row
+    naming the fields, or from text= or a file of one text per line, which give the text
+    field alone."""
     import pandas as pd
 
-    from ml_experiments.tracking.serving import field_columns
-
     path = Path(cfg.inputs) if cfg.inputs is not None else None
-    if path is not None and path.suffix in TABLE_SEPARATORS:
-        if not path.is_file():
-            raise DataError(f"inputs={path} does not exist: give a table with a column per field")
-        table = pd.read_csv(
-            path, sep=TABLE_SEPARATORS[path.suffix], dtype=str, keep_default_na=False
-        )
-        return field_columns(table, fields)
+    if path is not None and path.suffix.lower() in TABLE_SEPARATORS:
+        return read_table(path)
     texts = [cfg.text] if cfg.text is not None else read_texts(path)
+    others = [name for name in fields if name != text_field]
     log.info(
         "only the text field %s is given; %s are empty. To use them, give inputs=<a .csv or "
         ".tsv file> with a header row naming the fields",
-        fields[0],
-        ", ".join(fields[1:]),
+        text_field,
+        ", ".join(others),
     )
-    empty = [""] * len(texts)
-    return pd.DataFrame({name: texts if name == fields[0] else empty for name in fields})
+    return pd.DataFrame({text_field: texts} | {name: [""] * len(texts) for name in others})
+
+
+def read_table(path: Path):
+    """The rows of a .csv or .tsv file with a header row, every value as text."""
+    import io
+
+    import pandas as pd
+
+    if not path.is_file():
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise DataError(f"inputs={path} {what}: give a table with a header row naming the fields")
+    text = _decoded(path.read_bytes(), path)
+    separator = TABLE_SEPARATORS[path.suffix.lower()]
+    try:
+        table = pd.read_csv(io.StringIO(text), sep=separator, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise DataError(f"inputs={path} does not read as a {path.suffix} table: {error}") from error
+    if table.empty:
+        raise DataError(f"inputs={path} has a header row and no rows to classify")
+    return table
 
 
 def _image_probabilities(trained, cfg: DictConfig):

@@ -7,11 +7,16 @@ import dataclasses
 from omegaconf import DictConfig, OmegaConf
 
 from ml_experiments.config.metric_names import METRIC_NAMES, logged_metric_names
-from ml_experiments.config.schemas import SklearnLinearModelConfig, Task, TextLinearModelConfig
+from ml_experiments.config.schemas import (
+    FieldsLinearModelConfig,
+    SklearnLinearModelConfig,
+    Task,
+    TextLinearModelConfig,
+)
 from ml_experiments.errors import ConfigError
 
 # The models scikit-learn fits, in one process.
-SCIKIT_LEARN_MODELS = (SklearnLinearModelConfig, TextLinearModelConfig)
+SCIKIT_LEARN_MODELS = (SklearnLinearModelConfig, TextLinearModelConfig, FieldsLinearModelConfig)
 # torch.distributed's backends (whether this build has one is known only at run time).
 BACKENDS = ("gloo", "nccl", "mpi", "ucc", "xccl")
 

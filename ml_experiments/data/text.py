@@ -78,6 +78,15 @@ def load_liar(name: str, root: str, fields: list[str], binary: bool, *, seed: in
             f"dataset.fields names {unknown_fields}, not LIAR columns. "
             f"Pick from: {', '.join(LIAR_COLUMNS)}."
         )
+    if "label" in fields:
+        raise DataError("dataset.fields holds 'label', the answer itself: leave it out")
+    leaking = [name for name in fields if name.endswith("_count")]
+    if leaking:
+        log.warning(
+            "dataset.fields holds %s: LIAR's credit-history counts include each statement's "
+            "own rating, so they leak its label and inflate accuracy",
+            leaking,
+        )
     class_names = ["false", "true"] if binary else LIAR_LABELS
     splits, summary = {}, {}
     for split, frame in frames.items():

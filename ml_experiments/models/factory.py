@@ -51,6 +51,12 @@ def _check_fields(node: DictConfig, data: DataBundle) -> None:
             "dataset.fields naming the fields, or a model that reads one text (tfidf_logreg)."
         )
     wanted = [node.text_field, *node.categories, *node.lists, *node.phrases]
+    repeated = sorted({name for name in wanted if wanted.count(name) > 1})
+    if repeated:
+        raise ConfigError(
+            f"model={node.name} names the fields {repeated} more than once (text_field, "
+            "categories, lists, phrases): give each field one kind"
+        )
     missing = [name for name in wanted if name not in fields.columns]
     if missing:
         raise ConfigError(
@@ -72,7 +78,7 @@ def _modality_mismatch(model: str, dataset: str, model_reads_text: bool) -> str:
     if model_reads_text:
         return (
             f"model={model} reads text, and dataset={dataset} is not text. "
-            "Use it with dataset=liar, imdb, fake_news or text_csv."
+            "Use it with dataset=liar, imdb, fake_news or text_csv (fields_logreg: liar)."
         )
     return (
         f"model={model} takes numbers, and dataset={dataset} is raw text. "

@@ -24,7 +24,12 @@ class FieldsPipeline(Pipeline):
 
     @property
     def field_names(self) -> list[str]:
+        """The fields it reads; the first is the text field."""
         return list(self.steps[0][1].vectorizers)
+
+    @property
+    def text_field(self) -> str:
+        return self.field_names[0]
 
 
 class FieldsVectorizer(TransformerMixin, BaseEstimator):
@@ -43,19 +48,33 @@ class FieldsVectorizer(TransformerMixin, BaseEstimator):
         return self
 
     def fit_transform(self, frame, labels=None, **fit_params):
+        self._check_columns(frame)
         blocks = {name: _fitted(step, frame, name) for name, step in self.vectorizers.items()}
-        self.widths_ = {name: block.shape[1] for name, block in blocks.items()}  # features each
+        # The features of each field. Also what marks it fitted: scikit-learn's
+        # check_is_fitted looks for an attribute ending in "_", and a Pipeline of this
+        # step alone (how the fit of a searched C uses it) refuses to transform without.
+        self.widths_ = {name: block.shape[1] for name, block in blocks.items()}
         return self._stacked(blocks)
 
     def transform(self, frame):
+        self._check_columns(frame)
         return self._stacked(
             {name: step.transform(_column(frame, name)) for name, step in self.vectorizers.items()}
         )
 
+    def _check_columns(self, frame) -> None:
+        columns = getattr(frame, "columns", [])
+        missing = [name for name in self.vectorizers if name not in columns]
+        if missing:
+            raise DataError(
+                f"the model reads the fields {list(self.vectorizers)}; the input has no column "
+                f"{missing}. Give a column per field, empty where a value is unknown"
+            )
+
     def _stacked(self, blocks: dict):
         import scipy.sparse as sparse
 
-        weighted = [blocks[name] * self.weights.get(name, 1.0) for name in self.vectorizers]
+        weighted = [blocks[name] * self.weights[name] for name in self.vectorizers]
         return sparse.hstack(weighted, format="csr", dtype=np.float32)
 
 
@@ -130,13 +149,18 @@ def _fitted(vectorizer, frame, name: str):
     try:
         return vectorizer.fit_transform(_column(frame, name))
     except ValueError as error:
-        if "empty vocabulary" not in str(error):
+        if not any(reason in str(error) for reason in NOTHING_LEFT):
             raise
         raise DataError(
-            f"field '{name}' has no term or value seen in enough training rows "
-            f"(min_df={vectorizer.min_df}): leave it out of the model's fields, or lower "
-            "model.min_count"
+            f"field '{name}' has no term or value in at least {vectorizer.min_df} training "
+            "rows: leave it out of the model's fields, or lower model.min_df (the text "
+            "field) or model.min_count (the others)"
         ) from error
+
+
+# scikit-learn's words for a vectorizer left with no column: no term at all, none in
+# min_df texts, or min_df above the number of texts.
+NOTHING_LEFT = ("empty vocabulary", "no terms remain", "max_df corresponds to < documents")
 
 
 def _column(frame, name: str) -> np.ndarray:

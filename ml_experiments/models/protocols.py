@@ -41,6 +41,7 @@ class ReadsFields(Protocol):
     with a column per name of `field_names`, not one text per example."""
 
     field_names: list[str]
+    text_field: str  # the field that holds the text (LIAR's statement)
 
 
 @runtime_checkable

@@ -128,6 +128,11 @@ def problem(run: pd.Series) -> dict:
 SCIKIT_LEARN_TARGETS = {model._target_ for model in SCIKIT_LEARN_MODELS}
 SCIKIT_LEARN_SETTINGS = [
     ("features", "params.model.vectorizer"),
+    ("text field", "params.model.text_field"),
+    ("categories, one-hot", "params.model.categories"),
+    ("fields of comma-separated labels", "params.model.lists"),
+    ("fields of short phrases", "params.model.phrases"),
+    ("weight of each field beside the text", "params.model.field_weight"),
     ("largest n-gram", "params.model.ngram_max"),
     ("terms in at least this many texts", "params.model.min_df"),
     ("most frequent terms kept", "params.model.max_features"),

@@ -105,20 +105,9 @@ class TextModel(EndToEndModel):
     def predict(self, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         from ml_experiments.models.protocols import ReadsFields
 
-        if isinstance(self.model, ReadsFields):
-            return self.answer(field_columns(model_input, self.model.field_names))
+        if isinstance(self.model, ReadsFields):  # it picks its columns by name
+            return self.answer(model_input)
         return self.answer(model_input[TEXT_COLUMN].fillna("").astype(str).tolist())
-
-
-def field_columns(rows: pd.DataFrame, names: list[str]) -> pd.DataFrame:
-    """The columns a model that reads fields takes, as strings, "" for a gap."""
-    missing = [name for name in names if name not in rows.columns]
-    if missing:
-        raise DataError(
-            f"the model reads the fields {names}; the input has no column {missing}. "
-            "Send a column per field, empty where a value is unknown"
-        )
-    return rows[names].astype("string").fillna("").astype(str)
 
 
 class ImageModel(EndToEndModel):

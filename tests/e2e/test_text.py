@@ -153,8 +153,8 @@ def test_text_data_errors_name_the_problem(train, tmp_path, overrides, message):
 def test_liar_meta_reads_the_statement_and_its_metadata_apart_and_predicts_from_a_table(
     train, store, shared_data, tmp_path
 ):
-    """On the real LIAR: the run, the model loaded without pickle, the MLflow model and
-    predict on a .tsv of fields all give the same answers."""
+    """On the real LIAR: the run, the model loaded without pickle, evaluate, the MLflow model
+    and predict on a .tsv of fields all give the same answers."""
     import mlflow
 
     from ml_experiments.tracking.loading import from_run
@@ -171,6 +171,10 @@ def test_liar_meta_reads_the_statement_and_its_metadata_apart_and_predicts_from_
     predicted = trained.model.predict(test.fields)
     truth = np.asarray(trained.meta.class_names)[test.y.numpy()]
     assert (predicted == truth).mean() == pytest.approx(metrics["test/acc"])
+
+    evaluated = run_module("evaluate", [f"run_id={run.info.run_id}"], store, shared_data, tmp_path)
+    accuracy = float(evaluated.output.split("test/acc")[1].split()[0])
+    assert accuracy == pytest.approx(metrics["test/acc"], abs=1e-4)
 
     mlflow.set_tracking_uri(store.uri)
     logged = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")

@@ -112,3 +112,31 @@ def test_a_folder_without_a_readable_image_is_refused(tmp_path):
     (tmp_path / "b.jpg").write_text("not an image")
     with pytest.raises(DataError, match=r"none of the 2 files could be read as an image \(inputs="):
         _readable_images(str(tmp_path), (1, 8, 8), "never")
+
+
+def test_a_table_of_fields_reads_every_value_as_text_whatever_the_case_of_its_suffix(tmp_path):
+    from ml_experiments.predict import read_table
+
+    table = tmp_path / "claims.TSV"
+    table.write_text("\ufeffstatement\tparty\tstate\nSays taxes rose.\trepublican\t\n")
+    rows = read_table(table)
+    assert rows.to_dict("records") == [
+        {"statement": "Says taxes rose.", "party": "republican", "state": ""}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("statement,party\n", "has a header row and no rows"),
+     ("", "does not read as a .csv table"),
+     (b"\x89PNG\r\n\x1a\n\x00", "is not a UTF-8 text file")],
+)  # fmt: skip
+def test_a_table_that_cannot_be_classified_is_refused_in_one_line(tmp_path, content, message):
+    from ml_experiments.predict import read_table
+
+    table = tmp_path / "claims.csv"
+    table.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(DataError, match=message):
+        read_table(table)
+    with pytest.raises(DataError, match="is a folder"):
+        read_table(tmp_path)

@@ -6,7 +6,10 @@ from __future__ import annotations
 import io
 import tarfile
 
+import pytest
+
 from ml_experiments.data.text import LIAR_LABELS, load_imdb, load_liar, load_text_csv
+from ml_experiments.errors import DataError
 
 
 def test_liar_reads_the_official_splits_with_six_ordered_labels(shared_data):
@@ -17,6 +20,19 @@ def test_liar_reads_the_official_splits_with_six_ordered_labels(shared_data):
     assert data.meta.class_names == LIAR_LABELS
     assert set(data.train.y.tolist()) == set(range(6))
     assert all(text.strip() for text in data.test.texts)
+
+
+def test_liar_keeps_each_field_apart_beside_the_joined_text(shared_data, caplog):
+    fields = ["statement", "state", "context"]
+    data = load_liar("liar", str(shared_data / "liar"), fields, binary=False, seed=0)
+    first = data.train.fields.iloc[0]
+    assert list(data.train.fields.columns) == fields
+    assert data.train.texts[0] == "\n".join(value for value in first if value.strip())
+    assert len(data.test.fields) == len(data.test) and "" in set(data.train.fields["state"])
+    with pytest.raises(DataError, match="'label', the answer itself"):
+        load_liar("liar", str(shared_data / "liar"), ["statement", "label"], False, seed=0)
+    load_liar("liar", str(shared_data / "liar"), ["statement", "false_count"], False, seed=0)
+    assert "leak its label" in caplog.text
 
 
 def test_liar_binary_collapses_the_lower_and_upper_three(shared_data):

@@ -103,7 +103,22 @@ def test_a_field_the_data_does_not_keep_is_named():
         build_for_data(node(categories=["speaker"]), bundle())
 
 
-def test_a_field_with_no_value_in_enough_rows_is_named():
-    data, model = build_for_data(node(), bundle(ROWS.assign(context="")))
-    with pytest.raises(DataError, match="field 'context' has no term"):
+@pytest.mark.parametrize(
+    "context", [[""] * 24, [f"place{i}" for i in range(24)]], ids=["empty", "all different"]
+)
+def test_a_field_with_no_value_in_enough_rows_is_named(context):
+    data, model = build_for_data(node(), bundle(ROWS.assign(context=context)))
+    with pytest.raises(DataError, match="field 'context' has no term or value in at least 2"):
         fit_and_test(model, data)
+
+
+def test_a_missing_column_is_named_with_the_fields_the_model_reads():
+    data, model = build_for_data(node(), bundle())
+    fit_and_test(model, data)
+    with pytest.raises(DataError, match=r"the input has no column \['party'\]"):
+        model.predict(ROWS.drop(columns="party"))
+
+
+def test_a_field_given_two_kinds_is_named():
+    with pytest.raises(ConfigError, match=r"names the fields \['party'\] more than once"):
+        build_for_data(node(phrases=["context", "party"]), bundle())

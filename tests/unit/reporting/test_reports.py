@@ -162,6 +162,24 @@ def test_a_scikit_learn_model_is_described_by_its_own_options_not_an_optimizer()
     assert dict(reports.approach(torch_run, [])["settings"])["learning rate"] == "0.001"
 
 
+def test_a_model_of_fields_is_described_by_the_fields_it_reads():
+    run = pd.Series(
+        {
+            "tags.model": "fields_logreg",
+            "tags.optimizer": "adam",
+            "params.model._target_": "ml_experiments.models.fields.fields_classifier",
+            "params.model.text_field": "statement",
+            "params.model.categories": "['speaker', 'party']",
+            "params.model.field_weight": "0.7",
+            "params.model.C": "0.25",
+        }
+    )
+    settings = dict(reports.approach(run, [])["settings"])
+    assert "optimizer" not in settings
+    assert settings["categories, one-hot"] == "['speaker', 'party']"
+    assert settings["weight of each field beside the text"] == "0.7"
+
+
 def test_runs_that_the_seed_does_not_change_are_not_called_an_improvement(tmp_path):
     """Two scikit-learn fits on a fixed split: each seed gives the same value, so the
     paired interval has no width, which is no evidence about noise."""
