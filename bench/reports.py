@@ -29,6 +29,13 @@ STAGES = {
     # Gradient descent at 3 learning rates, with and without the B column (18 runs).
     "stage1_boston": ["experiment=boston_linear", "optimizer.lr=0.01,0.05,0.2",
                       "dataset.drop_columns=[],[B]", SEEDS, NO_MODEL],
+    # Gradient descent with momentum against Adam in the same loop and against the
+    # least-squares solution (9 runs).
+    "stage1_optimizers": ["experiment=boston_linear,boston_linear_adam,boston_least_squares",
+                          SEEDS, NO_MODEL],
+    # Logistic regression on the digits table: the hand-written loop against
+    # scikit-learn's fit (6 runs).
+    "stage1_logistic": ["experiment=digits_logistic,digits_logistic_sklearn", SEEDS, NO_MODEL],
     # MNIST: three widths of the CNN, AdamW against SGD with momentum (18 runs, the
     # full recipe: 2 epochs on 55,000 digits).
     "stage2_mnist": ["experiment=mnist_cnn", "model.channels=[8,16],[16,32],[32,64]",
