@@ -35,7 +35,7 @@ def test_cfg_job_prints_the_config_without_importing_torch_or_mlflow():
     [
         # Hydra chooses the run's folder only when a run starts: the resolved print says so.
         (["--cfg", "job", "--resolve"], "dir: <the run's output folder>/checkpoints"),
-        (["--help"], "experiment: boston_linear, cifar10_resnet18, "),
+        (["--help"], "experiment: boston_least_squares, boston_linear, boston_linear_adam, "),
     ],
 )
 def test_printing_the_config_or_help_runs_nothing(flags, expected):
