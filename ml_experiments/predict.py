@@ -153,22 +153,23 @@ def _fields_probabilities(trained, cfg: DictConfig):
     from ml_experiments.engine.sklearn_fit import class_log_probabilities
 
     model = trained.model
-    rows = _field_rows(cfg, model.field_names, model.text_field)
+    rows = _field_rows(cfg, model)
     probabilities = class_log_probabilities(model, rows, trained.meta.class_names).exp()
-    return rows[model.text_field].fillna("").astype(str).tolist(), probabilities
+    return rows[model.text_field].tolist(), probabilities
 
 
-def _field_rows(cfg: DictConfig, fields: list[str], text_field: str):
-    """The rows to classify, a column per field: from a .csv or .tsv file with a header row
-    naming the fields, or from text= or a file of one text per line, which give the text
-    field alone."""
+def _field_rows(cfg: DictConfig, model):
+    """The rows to classify, a column per field `model` reads: from a .csv or .tsv file with
+    a header row naming the fields, or from text= or a file of one text per line, which
+    give the text field alone."""
     import pandas as pd
 
     path = Path(cfg.inputs) if cfg.inputs is not None else None
     if path is not None and path.suffix.lower() in TABLE_SEPARATORS:
         return read_table(path)
     texts = [cfg.text] if cfg.text is not None else read_texts(path)
-    others = [name for name in fields if name != text_field]
+    text_field = model.text_field
+    others = [name for name in model.field_names if name != text_field]
     log.info(
         "only the text field %s is given; %s are empty. To use them, give inputs=<a .csv or "
         ".tsv file> with a header row naming the fields",

@@ -51,12 +51,6 @@ def _check_fields(node: DictConfig, data: DataBundle) -> None:
             "dataset.fields naming the fields, or a model that reads one text (tfidf_logreg)."
         )
     wanted = [node.text_field, *node.categories, *node.lists, *node.phrases]
-    repeated = sorted({name for name in wanted if wanted.count(name) > 1})
-    if repeated:
-        raise ConfigError(
-            f"model={node.name} names the fields {repeated} more than once (text_field, "
-            "categories, lists, phrases): give each field one kind"
-        )
     missing = [name for name in wanted if name not in fields.columns]
     if missing:
         raise ConfigError(

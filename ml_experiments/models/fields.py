@@ -15,7 +15,7 @@ from sklearn.pipeline import Pipeline
 
 from ml_experiments.data import DatasetMeta
 from ml_experiments.data.cleaning import TextCleaner
-from ml_experiments.errors import DataError
+from ml_experiments.errors import ConfigError, DataError
 from ml_experiments.models.sklearn_models import regularization
 
 
@@ -104,6 +104,7 @@ def fields_classifier(
     from sklearn.linear_model import LogisticRegression
 
     del meta  # the vocabularies and the classes come from the training split
+    _check_one_kind_each([text_field, *categories, *lists, *phrases])
     vectorizers = {
         text_field: TfidfVectorizer(
             preprocessor=TextCleaner(**preprocess),
@@ -124,6 +125,16 @@ def fields_classifier(
     return FieldsPipeline(
         [("fields", FieldsVectorizer(vectorizers, weights)), ("classifier", model)]
     )
+
+
+def _check_one_kind_each(fields: list[str]) -> None:
+    """Each field gets one vectorizer: one named twice would silently replace the first."""
+    repeated = sorted({name for name in fields if fields.count(name) > 1})
+    if repeated:
+        raise ConfigError(
+            f"model=fields_logreg names the fields {repeated} more than once (text_field, "
+            "categories, lists, phrases): give each field one kind"
+        )
 
 
 def whole_value(value: str) -> list[str]:

@@ -199,7 +199,7 @@ def input_example(data: DataBundle, model):
     if modality == Modality.tabular:
         return _example_rows(_raw_table(data).test_rows)
     if isinstance(model, ReadsFields):
-        return data.test.fields[model.field_names].head(EXAMPLE_ROWS).reset_index(drop=True)
+        return data.test.fields[model.field_names].head(EXAMPLE_ROWS)
     if modality == Modality.text:
         return pd.DataFrame({TEXT_COLUMN: list(data.test.texts[:EXAMPLE_ROWS])})
     images = data.test.x[:EXAMPLE_ROWS].cpu().permute(0, 2, 3, 1)  # (N, H, W, C), as files
