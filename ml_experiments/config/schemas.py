@@ -285,6 +285,9 @@ class DeepCnnConfig(FeatureTransferConfig):
     convs_per_stage: int = 2
     batch_norm: bool = True
     dropout: float = 0.2
+    # The head averages the last stage's maps over a head_grid x head_grid grid before its
+    # linear layer: 1 is global average pooling; more keeps where in the image a feature is.
+    head_grid: int = 1
 
 
 @dataclass

@@ -103,9 +103,21 @@ class SimpleCNN(TransferableCNN):
         return self.head(self.features(images))
 
 
+def _check_head_grid(head_grid: int, height: int, width: int, stages: int) -> None:
+    last_side = min(height, width) // 2 ** (stages - 1)  # max-pooling halves it between stages
+    if not 1 <= head_grid <= last_side:
+        raise ConfigError(
+            f"model.head_grid={head_grid}: the last stage's maps are {last_side} pixels a "
+            f"side here, so the head can average them over a grid of 1 to {last_side} a side. "
+            "Use model.head_grid=1 for global average pooling."
+        )
+
+
 class DeepCNN(TransferableCNN):
     """Stage 3: stages of 3x3 convolutions (optional batch norm), pooling between
-    stages, global average pooling and a linear classifier."""
+    stages, average pooling (over the whole map, or a `head_grid` grid) and a linear
+    classifier. A linear probe of frozen features (`freeze=backbone`) keeps more of them
+    with a finer grid: where a stroke is tells digits apart."""
 
     def __init__(
         self,
@@ -116,9 +128,11 @@ class DeepCNN(TransferableCNN):
         dropout: float,
         weights: str | None = None,
         freeze: str = "none",
+        head_grid: int = 1,
     ):
         super().__init__()
-        in_channels, _, _ = _image_shape(meta, "deep_cnn")
+        in_channels, height, width = _image_shape(meta, "deep_cnn")
+        _check_head_grid(head_grid, height, width, len(channels))
         layers: list[nn.Module] = [Normalize(meta.channel_mean, meta.channel_std)]
         for stage, out_channels in enumerate(channels):
             for _ in range(convs_per_stage):
@@ -133,10 +147,10 @@ class DeepCNN(TransferableCNN):
                 layers.append(nn.MaxPool2d(2))
         self.features = nn.Sequential(*layers)
         self.head = nn.Sequential(
-            nn.AdaptiveAvgPool2d(1),
+            nn.AdaptiveAvgPool2d(head_grid),
             nn.Flatten(),
             nn.Dropout(dropout),
-            nn.Linear(in_channels, meta.output_size),
+            nn.Linear(in_channels * head_grid * head_grid, meta.output_size),
         )
         self.weights = weights
         _freeze(self, freeze)
