@@ -24,7 +24,7 @@ from ml_experiments.config.schemas import Modality, Task
 from ml_experiments.data.augment import AugmentSettings
 from ml_experiments.data.base import DataBundle, DatasetMeta, TensorSplit
 from ml_experiments.data.image_files import IMAGE_SUFFIXES, read_pixels
-from ml_experiments.data.splits import split_indices
+from ml_experiments.data.splits import held_out_split, split_indices
 from ml_experiments.data.vision import channel_statistics, prepare_images
 from ml_experiments.errors import ConfigError, DataError
 
@@ -107,8 +107,6 @@ def _read_splits(folder: Path, classes, shape, val_fraction, test_fraction, seed
 
 def _carved(images, labels, fractions: dict[str, float], seed: int) -> dict[str, TensorSplit]:
     """Train, plus the held-out splits the folder lacks as seeded stratified fractions."""
-    from sklearn.model_selection import train_test_split
-
     every, stratify = np.arange(len(labels)), labels.numpy()
     try:
         if len(fractions) == 2:
@@ -118,13 +116,11 @@ def _carved(images, labels, fractions: dict[str, float], seed: int) -> dict[str,
             rows = {"train": train, "val": val, "test": test}
         elif fractions:
             [(split, fraction)] = fractions.items()
-            train, held = train_test_split(
-                every, test_size=fraction, random_state=seed, stratify=stratify
-            )
+            train, held = held_out_split(every, fraction, seed, stratify)
             rows = {"train": np.sort(train), split: np.sort(held)}
         else:
             rows = {"train": every}
-    except ValueError as error:  # scikit-learn: a class too small to stratify
+    except DataError as error:  # a class too small to stratify
         raise DataError(
             f"cannot hold out {fractions} of {len(labels)} images per class ({error}). Add "
             "images, or give the folder its own val/ and test/ subfolders."

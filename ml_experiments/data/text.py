@@ -20,7 +20,7 @@ import torch
 
 from ml_experiments.config.schemas import Modality, Task
 from ml_experiments.data.base import DataBundle, DatasetMeta
-from ml_experiments.data.splits import split_indices
+from ml_experiments.data.splits import held_out_split, split_indices
 from ml_experiments.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -145,8 +145,6 @@ def load_imdb(
     training subset is a seeded random sample, for quick runs. The test subset is the
     same for every seed, so runs with different seeds are scored on the same reviews.
     """
-    from sklearn.model_selection import train_test_split
-
     reviews = _read_imdb(Path(path))
     splits, summary = {}, {}
     samplers = {"train": np.random.default_rng(seed), "test": np.random.default_rng(0)}
@@ -158,9 +156,7 @@ def load_imdb(
             texts, labels = texts[keep], labels[keep]
         splits[split] = (texts, labels)
     texts, labels = splits["train"]
-    train, val = train_test_split(
-        np.arange(len(labels)), test_size=val_fraction, random_state=seed, stratify=labels
-    )
+    train, val = held_out_split(np.arange(len(labels)), val_fraction, seed, stratify=labels)
     train, val = np.sort(train), np.sort(val)
     meta = _text_meta(name, IMDB_LABELS)
     return DataBundle(

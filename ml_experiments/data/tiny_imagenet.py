@@ -29,6 +29,7 @@ from ml_experiments.data.augment import AugmentSettings
 from ml_experiments.data.base import DataBundle, DatasetMeta, TensorSplit
 from ml_experiments.data.image_files import IMAGE_SUFFIXES, read_pixels
 from ml_experiments.data.image_folder import log_skipped, read_class_folders
+from ml_experiments.data.splits import held_out_split
 from ml_experiments.data.vision import channel_statistics, prepare_images
 from ml_experiments.errors import DataError
 
@@ -113,11 +114,8 @@ def _class_names(words: Path, wnids: list[str]) -> list[str]:
 
 def _train_and_validation(images, labels, val_fraction, train_subset, seed):
     """A seeded, stratified validation split out of train/, and a seeded training subset."""
-    from sklearn.model_selection import train_test_split
-
-    train, val = train_test_split(
-        np.arange(len(labels)), test_size=val_fraction, random_state=seed, stratify=labels.numpy()
-    )
+    rows = np.arange(len(labels))
+    train, val = held_out_split(rows, val_fraction, seed, stratify=labels.numpy())
     train = np.sort(train)[_sample(len(train), train_subset, seed)]
     return {
         "train": TensorSplit(images[train], labels[train]),

@@ -45,3 +45,9 @@ def test_folders_that_cannot_be_a_data_set_say_why(tmp_path):
     (tmp_path / "one" / "only_class").mkdir(parents=True)
     with pytest.raises(DataError, match="at least two"):
         load_image_folder("mine", str(tmp_path / "one"), seed=0, **OPTIONS)
+
+
+def test_a_folder_too_small_to_split_by_class_says_so(tmp_path):
+    root = write_image_folder(tmp_path / "small", per_class=3)
+    with pytest.raises(DataError, match=r"cannot hold out .* of 6 images per class .*classes"):
+        load_image_folder("mine", str(root), seed=0, **OPTIONS)
