@@ -23,6 +23,7 @@ CHANGES = {
     "fashion_cnn_no_augment": "without augmentation",
     "fashion_cnn_small": "half width, one conv per stage",
     "fashion_cnn_wide": "double width",
+    "fashion_cnn_fast": "one conv per stage, a 7x7 head grid, 5 epochs",
 }
 MEASUREMENTS = RESULTS_DIR / "fashion_mnist.json"
 
