@@ -180,3 +180,25 @@ def test_a_users_image_folder_trains_and_predicts_through_the_entry_point(
     rows = list(csv.DictReader(next(tmp_path.rglob("predictions.csv")).open()))
     assert sum(row["prediction"] == "dark" for row in rows) >= 18, result.output
     assert "skipped: cannot read" in result.output
+
+
+def test_fashion_cnn_fast_trains_on_the_real_files_and_predicts_raw_images(
+    train, store, shared_data, tmp_path
+):
+    import torchvision
+
+    train("experiment=fashion_cnn_fast", "trainer.max_epochs=2", *SMALL)
+    run = store.only_run("fashion_cnn_fast")
+    assert run.data.params["model.head_grid"] == "7"
+    assert run.data.params["model.convs_per_stage"] == "1"
+    assert run.data.metrics["test/acc"] > 0.5  # 600 images, 2 epochs: far above chance (0.1)
+    folder = tmp_path / "clothes"
+    folder.mkdir()
+    test_set = torchvision.datasets.FashionMNIST(str(shared_data), train=False)
+    for index in range(4):
+        test_set[index][0].save(folder / f"item_{index}.png")
+    run_module("predict", [f"run_id={run.info.run_id}", f"inputs={folder}"], store, shared_data,
+               tmp_path)  # fmt: skip
+    rows = list(csv.DictReader(next(tmp_path.rglob("predictions.csv")).open()))
+    assert len(rows) == 4
+    assert {row["prediction"] for row in rows} <= set(test_set.classes)
