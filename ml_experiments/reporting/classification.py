@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from ml_experiments.engine.metrics import confusion_matrix
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -22,10 +24,8 @@ def classification_report(
     """Precision, recall, F1 and support per class, as text and as a dict: the layout and
     values of scikit-learn's `classification_report` (zero_division=0), computed from the
     confusion matrix here so a run does not import scikit-learn's metrics for it."""
-    predicted = outputs.argmax(dim=1).numpy()
-    classes = len(class_names)
-    counts = np.bincount(targets * classes + predicted, minlength=classes * classes)
-    counts = counts.reshape(classes, classes)  # rows: true class, columns: predicted
+    predicted = outputs.argmax(dim=1)
+    counts = confusion_matrix(predicted, torch.as_tensor(targets), len(class_names)).numpy()
     hits, support, guessed = counts.diagonal(), counts.sum(axis=1), counts.sum(axis=0)
     precision = _ratio(hits, guessed)
     recall = _ratio(hits, support)
